@@ -1,0 +1,130 @@
+"""Command line: the only module that prints, exits or imports typer."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from rulec.errors import RulecError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Compile a reviewed YAML egress policy into AWS Network Firewall rule groups.")
+catalog_app = typer.Typer(no_args_is_help=True, help="Browse the catalogs: regions, features, sources.")
+app.add_typer(catalog_app, name="catalog")
+
+PolicyArg = Annotated[Path, typer.Argument(help="Policy YAML file", show_default=False)]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output directory")]
+CatalogsOpt = Annotated[Optional[Path], typer.Option("--catalogs", help="Catalogs directory (default: shipped)")]
+FormatOpt = Annotated[str, typer.Option("--format", help="text or json")]
+
+
+def _fail(exc: RulecError) -> None:
+    for d in exc.diagnostics:
+        typer.echo(str(d), err=True)
+    raise typer.Exit(2)
+
+
+def _figures(result) -> None:
+    for p in result.plans:
+        r = p.resolved
+        extra = f", {len(r.collapsed)} collapsed" if r.collapsed else ""
+        typer.echo(f"{p.region}: {len(r.targets)} names{extra}")
+        for g in p.groups:
+            how = "set" if g.capacity_explicit else "computed"
+            typer.echo(f"  {g.name}: {g.rule_count} rules, capacity {g.capacity} ({how}, "
+                       f"{g.capacity - g.rule_count} spare)")
+        for c in r.collapsed:
+            typer.echo(f"    collapsed {c.name}: {c.reason} ({c.origin.pos})")
+
+
+@app.command()
+def build(policy: PolicyArg, out: OutOpt = Path("build"), catalogs: CatalogsOpt = None,
+          locked: Annotated[bool, typer.Option(help="Fail instead of changing the SID lock")] = False,
+          quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False) -> None:
+    """Write DIR/<region>/<Group>.json (CreateRuleGroup requests) and .rules, and update the SID lock."""
+    from rulec import pipeline
+
+    try:
+        result = pipeline.build(policy, catalogs)
+        if locked:
+            pipeline.require_locked(result)
+        changed = pipeline.write(result, out)
+    except RulecError as exc:
+        _fail(exc)
+    if not quiet:
+        _figures(result)
+        typer.echo(f"wrote {len(changed)} changed file(s) under {out}" if changed else f"{out} is up to date")
+
+
+@app.command()
+def check(policy: PolicyArg, out: OutOpt = Path("build"), catalogs: CatalogsOpt = None) -> None:
+    """Rebuild in memory; exit 1 with a diff when the committed output or lock differs."""
+    from rulec import pipeline
+
+    try:
+        diffs = pipeline.check(pipeline.build(policy, catalogs), out)
+    except RulecError as exc:
+        _fail(exc)
+    if diffs:
+        typer.echo("".join(diffs), nl=False)
+        typer.echo(f"{len(diffs)} file(s) out of date: run `rulec build {policy} -o {out}` and commit", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{out} and the lock match {policy}")
+
+
+@catalog_app.command("list")
+def catalog_list(catalogs: CatalogsOpt = None, format: FormatOpt = "text") -> None:
+    """Regions (with completeness) and features."""
+    from rulec import catalog_view
+
+    try:
+        data = catalog_view.listing(catalogs)
+    except RulecError as exc:
+        _fail(exc)
+    if format == "json":
+        typer.echo(json.dumps(data, indent=2))
+        return
+    typer.echo("regions:")
+    for r in data["regions"]:
+        missing = f" (missing: {', '.join(r['missing'])})" if r["missing"] else ""
+        typer.echo(f"  {r['region']:<15} {r['completeness']}{missing}")
+    typer.echo("features:")
+    for f in data["features"]:
+        typer.echo(f"  {f['name']:<15} {f['description']}")
+
+
+@catalog_app.command("show")
+def catalog_show(feature: Annotated[str, typer.Argument(help="Feature name")],
+                 region: Annotated[str, typer.Option("--region", "-r", help="AWS region")],
+                 catalogs: CatalogsOpt = None, format: FormatOpt = "text") -> None:
+    """The names FEATURE resolves to in a region, each with its source."""
+    from rulec import catalog_view
+
+    try:
+        data = catalog_view.show(feature, region, catalogs)
+    except RulecError as exc:
+        _fail(exc)
+    if format == "json":
+        typer.echo(json.dumps(data, indent=2))
+        return
+    typer.echo(f"{feature} in {region}: {data['description']}")
+    if data["unnecessary_with"]:
+        typer.echo(f"  not needed with: {data['unnecessary_with']}")
+    for e in data["entries"]:
+        typer.echo(f"  {e['entry']}  ({e['where']}, reviewed {e['reviewed']})")
+        for t in e["targets"]:
+            typer.echo(f"    -> {t}")
+        typer.echo(f"    source: {e['source']}")
+        if e["note"]:
+            typer.echo(f"    note: {e['note']}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

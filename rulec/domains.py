@@ -1,0 +1,106 @@
+"""Domain names as Network Firewall domain lists take them.
+
+A target is an exact name (`api.example.org`) or a leading-dot wildcard (`.example.com`: the name
+and every subdomain). Everything Suricata or Network Firewall would mis-handle is refused with a hint.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+import idna
+
+MAX_NAME = 253
+MAX_LABEL = 63
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
+
+
+class BadName(ValueError):
+    """A name that cannot be a domain-list target; the message says what to write instead."""
+
+
+def _ascii(name: str) -> str:
+    if name.isascii():
+        return name.lower()
+    try:
+        return idna.encode(name, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise BadName(f"'{name}' is not a valid internationalised name ({exc})") from None
+
+
+def normalize(raw: object) -> str:
+    """Return the canonical target for `raw` or raise BadName with an actionable message."""
+    if not isinstance(raw, str):
+        raise BadName(f"expected a domain name as a string, got {type(raw).__name__} {raw!r}")
+    name = raw
+    if name != name.strip() or any(c.isspace() for c in name):
+        raise BadName(f"'{raw}' contains whitespace; write the bare name, e.g. 'api.example.org'")
+    if not name:
+        raise BadName("empty name; write a name such as 'api.example.org' or '.example.com'")
+    for bad in "\"'`;\\":
+        if bad in name:
+            raise BadName(f"'{raw}' contains {bad!r}, which would break the generated Suricata rule")
+    if _SCHEME.match(name):
+        host = _SCHEME.sub("", name).split("/")[0].split(":")[0]
+        raise BadName(f"'{raw}' is a URL; domain lists match host names only: write '{host}'")
+    if "/" in name:
+        raise BadName(f"'{raw}' has a path; domain lists see only the host: write '{name.split('/')[0]}'")
+    if name.startswith("*"):
+        rest = name.lstrip("*")
+        hint = rest if rest.startswith(".") else "." + rest
+        raise BadName(f"'{raw}': '*' is not supported; write '{hint}' for the domain and all its subdomains")
+    if "*" in name:
+        raise BadName(f"'{raw}': '*' is only meaningful as a leading wildcard; write '.domain' instead")
+    if name.startswith("[") or _is_ip(name.strip(".")):
+        raise BadName(f"'{raw}' is an IP address; domain lists match names only, "
+                         "use a stateful rule for addresses")
+    if ":" in name:
+        host, _, port = name.rpartition(":")
+        raise BadName(f"'{raw}' has a port; domain lists match every port: write '{host}'")
+    wildcard = name.startswith(".")
+    body = name[1:] if wildcard else name
+    if body.endswith("."):
+        body = body[:-1]
+    body = _ascii(body)
+    if not body:
+        raise BadName(f"'{raw}' has no labels; write a name such as '.example.com'")
+    if len(body) + (1 if wildcard else 0) > MAX_NAME:
+        raise BadName(f"'{raw}' is longer than {MAX_NAME} characters")
+    labels = body.split(".")
+    for label in labels:
+        if not label:
+            raise BadName(f"'{raw}' has an empty label (two dots in a row or a leading dot too many)")
+        if len(label) > MAX_LABEL:
+            raise BadName(f"'{raw}': label '{label[:20]}…' is longer than {MAX_LABEL} characters")
+        if not _LABEL.match(label):
+            raise BadName(f"'{raw}': label '{label}' may hold only letters, digits and inner hyphens")
+    if _is_ip(body) or labels[-1].isdigit():
+        raise BadName(f"'{raw}' looks like an IP address; use a stateful rule for addresses")
+    return ("." if wildcard else "") + body
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def covers(wildcard: str, name: str) -> bool:
+    """True if wildcard target `.a.b` matches every name that target `name` matches."""
+    if not wildcard.startswith("."):
+        return False
+    apex = wildcard[1:]
+    bare = name.lstrip(".")
+    return bare == apex or bare.endswith(wildcard)
+
+
+def matches(target: str, host: str) -> bool:
+    """Would Network Firewall's generated rule for `target` match SNI/Host `host`? (case-insensitive)"""
+    host = host.lower().rstrip(".")
+    if target.startswith("."):
+        return host == target[1:] or host.endswith(target)
+    return host == target

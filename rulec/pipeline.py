@@ -1,0 +1,132 @@
+"""Runs the stages in order (load -> resolve -> compile -> emit) and writes or checks the outputs.
+
+Everything is computed in memory first; files are written only when every stage succeeded, each one
+atomically (temporary file + rename), so an error never leaves a half-written output or lock.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from rulec import emit_aws, emit_suricata
+from rulec.catalog import Catalogs, default_root
+from rulec.compile import compile_policy
+from rulec.errors import Position, RulecError, error_at
+from rulec.ir import RegionPlan
+from rulec.lock import Lock, dump_lock, lock_path, read_lock
+from rulec.policy import LoadedPolicy, load_policy
+from rulec.resolve import resolve
+
+_REGION_DIR = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
+
+
+@dataclass
+class Build:
+    policy: LoadedPolicy
+    plans: list[RegionPlan]
+    lock_path: Path
+    lock_before: Lock
+    lock_after: Lock
+    files: dict[str, bytes]  # path relative to the output directory -> bytes
+
+    @property
+    def lock_bytes(self) -> bytes:
+        return dump_lock(self.lock_after)
+
+    @property
+    def lock_changed(self) -> bool:
+        return dump_lock(self.lock_before) != self.lock_bytes
+
+
+def plan(policy_path: Path, catalogs: Path | None = None) -> tuple[LoadedPolicy, list[RegionPlan], Lock, Lock]:
+    """Load, resolve and compile: the IR for every region, without emitting anything."""
+    lp = load_policy(policy_path)
+    cats = Catalogs(catalogs or default_root())
+    regions = resolve(lp, cats)
+    before = read_lock(lock_path(policy_path))
+    plans, after = compile_policy(lp, regions, before)
+    return lp, plans, before, after
+
+
+def build(policy_path: Path, catalogs: Path | None = None, validate: bool = True) -> Build:
+    lp, plans, before, after = plan(policy_path, catalogs)
+    validator = emit_aws.RequestValidator() if validate else None
+    files: dict[str, bytes] = {}
+    for p in plans:
+        for group in p.groups:
+            doc = emit_aws.request(group)
+            rel = f"{p.region}/{group.name}.json"
+            if validator:
+                validator.check(doc, rel)
+            files[rel] = emit_aws.to_bytes(doc)
+            files[f"{p.region}/{group.name}.rules"] = emit_suricata.rules_text(group).encode()
+    return Build(lp, plans, lock_path(policy_path), before, after, dict(sorted(files.items())))
+
+
+def stale_files(out_dir: Path, files: dict[str, bytes]) -> list[str]:
+    """Generated-looking files under region directories of `out_dir` that this build does not produce."""
+    if not out_dir.is_dir():
+        return []
+    stale = []
+    for sub in sorted(out_dir.iterdir()):
+        if sub.is_dir() and _REGION_DIR.match(sub.name):
+            for f in sorted(sub.iterdir()):
+                rel = f"{sub.name}/{f.name}"
+                if f.suffix in (".json", ".rules") and rel not in files:
+                    stale.append(rel)
+    return stale
+
+
+def write(result: Build, out_dir: Path, write_lock: bool = True) -> list[str]:
+    """Write outputs (and the lock) atomically; remove stale generated files. Returns changed paths."""
+    targets = {out_dir / rel: data for rel, data in result.files.items()}
+    if write_lock:
+        targets[result.lock_path] = result.lock_bytes
+    changed = [p for p, data in targets.items() if not p.is_file() or p.read_bytes() != data]
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path in changed:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(targets[path])
+            staged.append((tmp, path))
+    except OSError as exc:
+        for tmp, _ in staged:
+            os.unlink(tmp)
+        raise error_at(Position(str(exc.filename or out_dir)), f"cannot write: {exc.strerror}") from None
+    for tmp, path in staged:
+        os.replace(tmp, path)
+    removed = stale_files(out_dir, result.files)
+    for rel in removed:
+        (out_dir / rel).unlink()
+    return [str(p) for p in changed] + [f"{out_dir / rel} (removed)" for rel in removed]
+
+
+def check(result: Build, out_dir: Path) -> list[str]:
+    """Unified diffs between what is committed and what a build would write; empty when in sync."""
+    diffs = []
+    expected = {str(out_dir / rel): data for rel, data in result.files.items()}
+    expected[str(result.lock_path)] = result.lock_bytes
+    for name, data in expected.items():
+        path = Path(name)
+        old = path.read_bytes() if path.is_file() else b""
+        if old != data:
+            label = name if path.is_file() else f"{name} (missing)"
+            diffs.append("".join(difflib.unified_diff(
+                old.decode("utf-8", "replace").splitlines(keepends=True),
+                data.decode().splitlines(keepends=True), fromfile=f"{label} (committed)", tofile=f"{name} (built)")))
+    diffs.extend(f"{out_dir / rel}: stale, not produced by the policy any more\n" for rel in stale_files(out_dir, result.files))
+    return diffs
+
+
+def require_locked(result: Build) -> None:
+    if result.lock_changed:
+        raise RulecError([error_at(Position(str(result.lock_path)), (
+            "the SID lock would change (new or retired rules) but --locked was given; "
+            "run without --locked and commit the lock")).diagnostics[0]])

@@ -1,0 +1,128 @@
+"""Load stage: the policy file, validated into typed models that remember where each value came from."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from rulec.domains import BadName, normalize
+from rulec.source import Document, diagnostics_from_pydantic, load_yaml
+
+PROTOCOLS = ("IP", "TCP", "UDP", "ICMP", "HTTP", "FTP", "TLS", "SMB", "DNS", "DCERPC", "SSH", "SMTP",
+             "IMAP", "MSN", "KRB5", "IKEV2", "TFTP", "NTP", "DHCP", "HTTP2", "QUIC")
+Protocol = Literal[PROTOCOLS]  # type: ignore[valid-type]
+TargetType = Literal["TLS_SNI", "HTTP_HOST"]
+MAX_CAPACITY = 50_000
+
+
+def _cidr(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=True))
+    except ValueError as exc:
+        if "host bits set" in str(exc):
+            fixed = ipaddress.ip_network(value, strict=False)
+            raise ValueError(f"'{value}' has host bits set; did you mean '{fixed}'?") from None
+        raise ValueError(f"'{value}' is not a CIDR block such as 10.0.0.0/16") from None
+
+
+def _name(value: str) -> str:
+    try:
+        return normalize(value)
+    except BadName as exc:
+        raise ValueError(str(exc)) from None
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+Name = Annotated[str, AfterValidator(_name)]
+FeatureName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class GroupSpec(_Model):
+    name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9-]+$", min_length=1, max_length=128)]
+    capacity: Annotated[int, Field(ge=1, le=MAX_CAPACITY)] | None = Field(
+        default=None, description="Fixed at creation; omitted = computed with headroom")
+    description: Annotated[str, Field(max_length=512, pattern=r"^[^\n\r]*$")] | None = None
+
+
+class Groups(_Model):
+    allowlist: GroupSpec = GroupSpec(name="Databricks-FQDNs")
+    deny: GroupSpec = GroupSpec(name="Deny-Protocols")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Groups:
+        if self.allowlist.name.lower() == self.deny.name.lower():
+            raise ValueError(f"allowlist and deny groups share the name '{self.deny.name}'")
+        return self
+
+
+class RegionSpec(_Model):
+    home_net: Annotated[list[Cidr], Field(min_length=1, description=(
+        "Every spoke VPC CIDR and the inspection VPC. Required: without it Network Firewall uses the "
+        "inspection VPC CIDR and spoke traffic bypasses the domain list."))]
+    features: list[FeatureName] = []
+    allow: list[Name] = []
+
+
+class Probe(_Model):
+    kind: Literal["tls", "http", "ssh", "ftp", "icmp", "tcp", "udp"]
+    host: Name | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    expect: Literal["pass", "drop"]
+
+
+class VerifySpec(_Model):
+    probes: list[Probe] = []
+
+
+class Policy(_Model):
+    """A rulec egress policy (version 1)."""
+
+    version: Literal[1]
+    target_types: Annotated[list[TargetType], Field(min_length=1)] = ["TLS_SNI", "HTTP_HOST"]
+    deny_protocols: list[Protocol] = []
+    groups: Groups = Groups()
+    features: list[FeatureName] = Field(default=[], description="Features applied to every region")
+    allow: list[Name] = Field(default=[], description="Names allowed in every region")
+    regions: Annotated[dict[Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")], RegionSpec],
+                       Field(min_length=1)]
+    verify: VerifySpec = VerifySpec()
+
+    @model_validator(mode="after")
+    def _no_repeats(self) -> Policy:
+        for label, items in (("target_types", self.target_types), ("deny_protocols", self.deny_protocols)):
+            seen = [x for i, x in enumerate(items) if x in items[:i]]
+            if seen:
+                raise ValueError(f"{label} lists {seen[0]} twice")
+        return self
+
+
+class LoadedPolicy:
+    """A validated policy and the YAML document it came from (for positions)."""
+
+    def __init__(self, path: Path, doc: Document, policy: Policy):
+        self.path = path
+        self.doc = doc
+        self.policy = policy
+
+
+def load_policy(path: Path) -> LoadedPolicy:
+    doc = load_yaml(path, str(path))
+    try:
+        policy = Policy.model_validate(doc.data)
+    except ValidationError as exc:
+        raise diagnostics_from_pydantic(doc, exc) from None
+    return LoadedPolicy(path, doc, policy)
+
+
+def json_schema() -> dict:
+    schema = Policy.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://rulec.invalid/schemas/policy.schema.json"
+    return schema

@@ -1,0 +1,144 @@
+"""Resolve stage: policy + catalogs -> per region, the ordered, de-duplicated targets and their origins.
+
+Order is declaration order (policy-wide features, policy-wide allow, then the region's features and
+allow), so the output reads like the policy. Duplicates and names a wildcard already covers collapse
+into the surviving target; each collapse is recorded with its reason, because it saves capacity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rulec.catalog import Catalogs, Entry
+from rulec.domains import covers
+from rulec.errors import Diagnostic, Position, RulecError
+from rulec.policy import LoadedPolicy
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Why a name is in the allowlist: the policy line, and the feature/catalog entry if any."""
+
+    pos: Position
+    feature: str | None = None
+    entry: Entry | None = None
+    entry_pos: Position | None = None
+
+    def describe(self) -> str:
+        if self.feature is None:
+            return f"allow at {self.pos}"
+        return f"feature '{self.feature}' at {self.pos} ({self.entry.label if self.entry else ''}, {self.entry_pos})"
+
+
+@dataclass
+class Target:
+    name: str
+    origins: list[Origin] = field(default_factory=list)
+
+    @property
+    def non_http_ports(self) -> list[int]:
+        return sorted({o.entry.port for o in self.origins if o.entry is not None and o.entry.non_http})
+
+
+@dataclass(frozen=True)
+class Collapse:
+    name: str
+    into: str  # surviving target (same name for an exact duplicate)
+    origin: Origin
+
+    @property
+    def reason(self) -> str:
+        return "duplicate" if self.name == self.into else f"covered by {self.into}"
+
+
+@dataclass
+class ResolvedRegion:
+    region: str
+    home_net: list[str]
+    targets: list[Target]
+    collapsed: list[Collapse]
+    deny_protocols: list[str]
+
+
+def resolve(lp: LoadedPolicy, catalogs: Catalogs) -> list[ResolvedRegion]:
+    """Resolve every region of the policy; all problems are collected and raised together."""
+    problems: list[Diagnostic] = []
+    out = []
+    known_features = catalogs.features.features
+    known_regions = set(catalogs.region_names())
+    for region, spec in lp.policy.regions.items():
+        if region not in known_regions:
+            problems.append(Diagnostic(lp.doc.key_at("regions", region),
+                                       f"unknown region '{region}'; the catalogs know: {', '.join(sorted(known_regions))}"))
+            continue
+        raw: list[tuple[str, Origin]] = []
+        scopes = ((("features",), lp.policy.features, ("allow",), lp.policy.allow),
+                  (("regions", region, "features"), spec.features, ("regions", region, "allow"), spec.allow))
+        for fpath, features, apath, allow in scopes:
+            for i, feature in enumerate(features):
+                pos = lp.doc.at(*fpath, i)
+                if feature not in known_features:
+                    problems.append(Diagnostic(pos, f"unknown feature '{feature}'; known: {', '.join(sorted(known_features))}"))
+                    continue
+                try:
+                    raw.extend(_feature_targets(catalogs, region, feature, pos))
+                except RulecError as exc:
+                    problems.extend(exc.diagnostics)
+            raw.extend((name, Origin(lp.doc.at(*apath, i))) for i, name in enumerate(allow))
+        targets, collapsed = collapse(raw)
+        out.append(ResolvedRegion(region, list(spec.home_net), targets, collapsed, list(lp.policy.deny_protocols)))
+    if problems:
+        raise RulecError(problems)
+    return out
+
+
+def _feature_targets(catalogs: Catalogs, region: str, feature: str, pos: Position) -> list[tuple[str, Origin]]:
+    spec = catalogs.features.features[feature]
+    fdoc = catalogs.features_doc
+    out = [(t, Origin(pos, feature, e, fdoc.at("features", feature, "names", i)))
+           for i, e in enumerate(spec.names) for t in e.targets(region)]
+    if not spec.facts:
+        return out
+    cat = catalogs.region(region)
+    rdoc = catalogs.region_doc(region)
+    for kind in spec.facts:
+        entries = cat.facts.get(kind)
+        if not entries:
+            state = "a partial region" if cat.completeness == "partial" else "a complete region: fix the catalog"
+            raise RulecError([Diagnostic(pos, f"feature '{feature}' needs '{kind}', which the catalog has no "
+                                              f"entry for in {region} ({state}); allow the names yourself")])
+        out.extend((t, Origin(pos, feature, e, rdoc.at("facts", kind, i)))
+                   for i, e in enumerate(entries) for t in e.targets(region))
+    return out
+
+
+def collapse(raw: list[tuple[str, Origin]]) -> tuple[list[Target], list[Collapse]]:
+    """Merge duplicates and drop names a wildcard in the same list covers; keep declaration order."""
+    first: dict[str, Target] = {}
+    collapsed: list[Collapse] = []
+    for name, origin in raw:
+        if name in first:
+            first[name].origins.append(origin)
+            collapsed.append(Collapse(name, name, origin))
+        else:
+            first[name] = Target(name, [origin])
+    wildcards = {n for n in first if n.startswith(".")}
+    kept = []
+    for name, target in first.items():
+        cover = _broadest_cover(name, wildcards)
+        if cover is None:
+            kept.append(target)
+            continue
+        first[cover].origins.extend(target.origins)
+        collapsed.extend(Collapse(name, cover, o) for o in target.origins)
+    return kept, collapsed
+
+
+def _broadest_cover(name: str, wildcards: set[str]) -> str | None:
+    labels = name.lstrip(".").split(".")
+    for i in range(len(labels) - 1, -1, -1):  # shortest suffix (broadest wildcard) first
+        candidate = "." + ".".join(labels[i:])
+        if candidate != name and candidate in wildcards:
+            assert covers(candidate, name)
+            return candidate
+    return None

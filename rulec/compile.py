@@ -81,5 +81,6 @@ def _excess(group, need: int) -> str:
     over = need - MAX_CAPACITY
     if isinstance(group, DomainListGroup):
         per = len(group.target_types)
-        return f"{-(-over // per)} targets"
-    return f"{over} rules"
+        n = -(-over // per)
+        return f"{n} target{'s' if n > 1 else ''}"
+    return f"{over} rule{'s' if over > 1 else ''}"

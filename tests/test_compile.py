@@ -65,3 +65,20 @@ def test_no_deny_group_without_denied_protocols(write_policy):
     p = write_policy("version: 1\nregions: {eu-west-1: {home_net: [10.0.0.0/16], allow: [a.example]}}\n")
     _, (region,), _, after = plan(p)
     assert [g.name for g in region.groups] == ["Databricks-FQDNs"] and after.groups == {}
+
+
+def test_fifty_thousand_rules_build_and_one_more_target_is_refused(write_policy):
+    from rulec.pipeline import build
+
+    allow = "\n".join(f"      - h{i}.example.org" for i in range(24_999))
+    body = "version: 1\nregions:\n  eu-west-1:\n    home_net: [10.0.0.0/16]\n    allow:\n" + allow + "\n"
+    p = write_policy(body)
+    result = build(p)
+    group = result.plans[0].groups[0]
+    assert group.rule_count == group.capacity == 50_000
+    p.write_text(body + "      - one-more.example.org\n")
+    with pytest.raises(RulecError) as info:
+        build(p)
+    assert str(info.value) == (f"{p}:3:3: allowlist group 'Databricks-FQDNs' for eu-west-1 needs 50,002 rules, more "
+                               "than the 50,000 a stateful rule group can hold; remove at least 1 target or split "
+                               "the names")

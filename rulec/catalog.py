@@ -170,9 +170,26 @@ def default_root() -> Path:
 
 def schemas() -> dict[str, dict]:
     out = {}
-    for name, model in (("catalog-features", FeatureCatalog), ("catalog-region", RegionCatalog)):
+    models = (("catalog-features", FeatureCatalog), ("catalog-region", RegionCatalog),
+              ("catalog-ip-ranges", IpRangesCatalog))
+    for name, model in models:
         schema = model.model_json_schema()
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["$id"] = f"https://rulec.invalid/schemas/{name}.schema.json"
         out[name] = schema
     return out
+
+
+class IpRanges(_Model):
+    inbound: list[str]
+    outbound: list[str]
+
+
+class IpRangesCatalog(_Model):
+    """catalogs/ip-ranges.yaml, generated from Databricks' ip-ranges.json."""
+
+    schema_version: Literal[1]
+    source: str
+    timestamp_seconds: int | None
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    regions: dict[Annotated[str, Field(pattern=REGION)], IpRanges]

@@ -123,6 +123,38 @@ def catalog_show(feature: Annotated[str, typer.Argument(help="Feature name")],
             typer.echo(f"    note: {e['note']}")
 
 
+@catalog_app.command("import-ip-ranges")
+def catalog_import_ip_ranges(
+        file: Annotated[Path, typer.Argument(help="A downloaded copy of Databricks' ip-ranges.json")],
+        catalogs: CatalogsOpt = None,
+        check: Annotated[bool, typer.Option("--check", help="Exit 1 if the catalog differs; write nothing")] = False,
+) -> None:
+    """Refresh catalogs/ip-ranges.yaml from ip-ranges.json and print what changed (rulec never downloads)."""
+    from rulec import ipranges
+    from rulec.catalog import default_root
+    from rulec.pipeline import write_atomic
+
+    try:
+        data, changes, target = ipranges.import_file(file, catalogs or default_root())
+        same = target.is_file() and target.read_bytes() == data
+        if not check and not same:
+            write_atomic({target: data})
+    except RulecError as exc:
+        _fail(exc)
+    for c in changes:
+        for cidr in c.added:
+            typer.echo(f"+ {c.region} {c.direction} {cidr}")
+        for cidr in c.removed:
+            typer.echo(f"- {c.region} {c.direction} {cidr}")
+    if same:
+        typer.echo(f"{target} is up to date")
+    elif check:
+        typer.echo(f"{target} differs from {file}", err=True)
+        raise typer.Exit(1)
+    else:
+        typer.echo(f"wrote {target}: {len(changes)} region/direction change(s); review with `git diff`")
+
+
 def main() -> None:
     try:
         app()

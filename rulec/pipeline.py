@@ -82,11 +82,8 @@ def stale_files(out_dir: Path, files: dict[str, bytes]) -> list[str]:
     return stale
 
 
-def write(result: Build, out_dir: Path, write_lock: bool = True) -> list[str]:
-    """Write outputs (and the lock) atomically; remove stale generated files. Returns changed paths."""
-    targets = {out_dir / rel: data for rel, data in result.files.items()}
-    if write_lock:
-        targets[result.lock_path] = result.lock_bytes
+def write_atomic(targets: dict[Path, bytes]) -> list[Path]:
+    """Write the files whose content changes: all are staged first, then each is renamed into place."""
     changed = [p for p, data in targets.items() if not p.is_file() or p.read_bytes() != data]
     staged: list[tuple[str, Path]] = []
     try:
@@ -99,9 +96,18 @@ def write(result: Build, out_dir: Path, write_lock: bool = True) -> list[str]:
     except OSError as exc:
         for tmp, _ in staged:
             os.unlink(tmp)
-        raise error_at(Position(str(exc.filename or out_dir)), f"cannot write: {exc.strerror}") from None
+        raise error_at(Position(str(exc.filename or changed[0])), f"cannot write: {exc.strerror}") from None
     for tmp, path in staged:
         os.replace(tmp, path)
+    return changed
+
+
+def write(result: Build, out_dir: Path, write_lock: bool = True) -> list[str]:
+    """Write outputs (and the lock) atomically; remove stale generated files. Returns changed paths."""
+    targets = {out_dir / rel: data for rel, data in result.files.items()}
+    if write_lock:
+        targets[result.lock_path] = result.lock_bytes
+    changed = write_atomic(targets)
     removed = stale_files(out_dir, result.files)
     for rel in removed:
         (out_dir / rel).unlink()

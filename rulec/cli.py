@@ -76,6 +76,38 @@ def check(policy: PolicyArg, out: OutOpt = Path("build"), catalogs: CatalogsOpt 
     typer.echo(f"{out} and the lock match {policy}")
 
 
+@app.command()
+def verify(policy: PolicyArg,
+           probes: Annotated[Optional[Path], typer.Option("--probes", help="YAML file with `probes: [...]`")] = None,
+           region: Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region")] = None,
+           catalogs: CatalogsOpt = None, format: FormatOpt = "text",
+           problems: Annotated[bool, typer.Option("--problems", help="Show only failures and open paths")] = False,
+           ) -> None:
+    """Prove the rule groups on Suricata with real packets; exit 1 if any verdict is unexpected."""
+    from rulec import pipeline
+    from rulec import verify as verifier
+    from rulec.verify import engine, report
+
+    try:
+        lp, plans, _, _ = pipeline.plan(policy, catalogs)
+        extra = verifier.user_probes(lp.policy.verify.probes, lp.doc, ("verify", "probes"))
+        if probes:
+            extra += verifier.load_probe_file(probes)
+        chosen = [p for p in plans if region in (None, p.region)]
+        if not chosen:
+            raise RulecError(f"region '{region}' is not in {policy}")
+        version = engine.suricata_version()
+        reports = [verifier.verify_region(p, extra) for p in chosen]
+    except RulecError as exc:
+        _fail(exc)
+    if format == "json":
+        typer.echo(json.dumps([report.as_data(r, version) for r in reports], indent=2))
+    else:
+        typer.echo("\n\n".join(report.table(r, version, problems) for r in reports))
+    if any(r.failures for r in reports):
+        raise typer.Exit(1)
+
+
 @catalog_app.command("list")
 def catalog_list(catalogs: CatalogsOpt = None, format: FormatOpt = "text") -> None:
     """Regions (with completeness) and features."""

@@ -104,3 +104,23 @@ def matches(target: str, host: str) -> bool:
     if target.startswith("."):
         return host == target[1:] or host.endswith(target)
     return host == target
+
+
+class Matcher:
+    """Which target of a domain list matches a host: set look-ups per suffix, same answer as `matches`."""
+
+    def __init__(self, targets: list[str] | tuple[str, ...]):
+        self.exact = {t for t in targets if not t.startswith(".")}
+        self.wildcards = {t for t in targets if t.startswith(".")}
+
+    def match(self, host: str) -> str | None:
+        """The matching target (exact first, then the broadest wildcard), or None."""
+        host = host.lower().rstrip(".")
+        if host in self.exact:
+            return host
+        labels = host.split(".")
+        for i in range(len(labels) - 1, -1, -1):
+            candidate = "." + ".".join(labels[i:])
+            if candidate in self.wildcards:
+                return candidate
+        return None

@@ -71,10 +71,20 @@ class RegionSpec(_Model):
 
 
 class Probe(_Model):
+    """A connection `rulec verify` sends through the rule groups, and the verdict it must get."""
+
     kind: Literal["tls", "http", "ssh", "ftp", "icmp", "tcp", "udp"]
-    host: Name | None = None
+    host: Name | None = Field(default=None, description="SNI / Host name; required for tls and http")
     port: Annotated[int, Field(ge=1, le=65535)] | None = None
     expect: Literal["pass", "drop"]
+
+    @model_validator(mode="after")
+    def _host(self) -> Probe:
+        if self.kind in ("tls", "http") and (self.host is None or self.host.startswith(".")):
+            raise ValueError(f"a {self.kind} probe needs a 'host' (an exact name, not a wildcard)")
+        if self.kind == "icmp" and self.port is not None:
+            raise ValueError("an icmp probe has no port")
+        return self
 
 
 class VerifySpec(_Model):

@@ -61,3 +61,15 @@ def test_wildcard_covers_apex_and_subdomains_but_not_lookalikes(name, sub):
     assert not matches(wildcard, f"{sub}{name}")  # evilpypi.org is not under .pypi.org
     assert not matches(wildcard, f"{name}.{sub}")  # pypi.org.attacker.io neither
     assert not matches(name, f"{sub}.{name}")
+
+
+@given(st.lists(st.tuples(st.booleans(), names), max_size=6), names, st.lists(label, max_size=2))
+def test_matcher_agrees_with_matches(raw_targets, host, prefix):
+    from rulec.domains import Matcher
+
+    targets = [("." if w else "") + n for w, n in raw_targets]
+    host = ".".join([*prefix, host])
+    found = Matcher(targets).match(host)
+    assert (found is not None) == any(matches(t, host) for t in targets)
+    if found is not None:
+        assert matches(found, host)

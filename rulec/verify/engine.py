@@ -1,0 +1,135 @@
+"""Run Suricata offline, in simulated IPS mode, over all rule groups of one region at once, and read
+back which flows it dropped (and by which rule)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from rulec import emit_suricata
+from rulec.errors import RulecError
+from rulec.ir import DomainListGroup, Group
+
+SID_BLOCK = 1_000_000  # group i's rules get SIDs i*SID_BLOCK + n, so groups never collide in one run
+
+_CONFIG = """%YAML 1.1
+---
+vars:
+  address-groups:
+    HOME_NET: "[{home_net}]"
+    EXTERNAL_NET: "!$HOME_NET"
+  port-groups: {{}}
+default-log-dir: "{log_dir}"
+logging:
+  default-log-level: warning
+  outputs:
+    - console: {{enabled: no}}
+    - file: {{enabled: yes, level: warning, filename: suricata.log}}
+outputs:
+  - eve-log:
+      enabled: yes
+      filetype: regular
+      filename: eve.json
+      types:
+        - alert
+        - drop:
+            alerts: yes
+            flows: all
+        - flow
+app-layer:
+  protocols:
+    tls: {{enabled: yes, detection-ports: {{dp: 443}}}}
+    http: {{enabled: yes}}
+    ssh: {{enabled: yes}}
+    ftp: {{enabled: yes}}
+    dns: {{tcp: {{enabled: yes}}, udp: {{enabled: yes}}}}
+action-order: [pass, drop, reject, alert]
+stream:
+  checksum-validation: no
+classification-file: /dev/null
+reference-config-file: /dev/null
+"""
+
+
+@dataclass(frozen=True)
+class RuleRef:
+    group: str
+    sid: int  # the SID inside its group (as in the .rules file)
+
+
+@dataclass
+class FlowResult:
+    dropped: bool = False
+    by: RuleRef | None = None
+    app_proto: str | None = None
+
+
+def suricata_path() -> str:
+    path = shutil.which("suricata")
+    if not path:
+        raise RulecError("Suricata is not installed (rulec verify runs it offline). Install it with "
+                         "`bash scripts/setup.sh` or Debian's backports package `suricata` (7.x or 8.x)")
+    return path
+
+
+def suricata_version() -> str:
+    out = subprocess.run([suricata_path(), "-V"], capture_output=True, text=True, check=False).stdout
+    return out.strip().removeprefix("This is Suricata version ").removesuffix("RELEASE").strip()
+
+
+def ruleset(groups: tuple[Group, ...]) -> tuple[str, dict[int, RuleRef]]:
+    """All groups' rules in one file with non-colliding SIDs, and a map back to (group, sid)."""
+    lines, refs = [], {}
+    for i, group in enumerate(groups, start=1):
+        if isinstance(group, DomainListGroup):
+            rules = emit_suricata.domain_rules(group, first_sid=i * SID_BLOCK + 1)
+            for n in range(len(rules)):
+                refs[i * SID_BLOCK + 1 + n] = RuleRef(group.name, n + 1)
+        else:
+            rules = [emit_suricata.stateful_rule(r, sid=i * SID_BLOCK + r.sid) for r in group.rules]
+            refs.update({i * SID_BLOCK + r.sid: RuleRef(group.name, r.sid) for r in group.rules})
+        lines.extend(rules)
+    return "".join(line + "\n" for line in lines), refs
+
+
+def run(groups: tuple[Group, ...], home_net: tuple[str, ...], pcap: bytes,
+        key: callable) -> dict[object, FlowResult]:
+    """Run Suricata over `pcap`; return results keyed by key(src_ip, dest_ip) for every event seen."""
+    rules, refs = ruleset(groups)
+    with tempfile.TemporaryDirectory(prefix="rulec-verify-") as tmp:
+        work = Path(tmp)
+        (work / "suricata.yaml").write_text(_CONFIG.format(home_net=",".join(home_net), log_dir=work))
+        (work / "probes.rules").write_text(rules)
+        (work / "probes.pcap").write_bytes(pcap)
+        cmd = [suricata_path(), "-c", str(work / "suricata.yaml"), "-S", str(work / "probes.rules"),
+               "-r", str(work / "probes.pcap"), "-l", str(work), "--simulate-ips", "-k", "none",
+               "--runmode", "single", "--init-errors-fatal"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        log = (work / "suricata.log").read_text() if (work / "suricata.log").exists() else ""
+        if proc.returncode != 0:
+            raise RulecError(f"Suricata failed (exit {proc.returncode}): {(proc.stderr or log).strip()[-2000:]}")
+        results: dict[object, FlowResult] = {}
+        eve = work / "eve.json"
+        for line in eve.read_text().splitlines() if eve.exists() else []:
+            event = json.loads(line)
+            k = key(event.get("src_ip"), event.get("dest_ip"))
+            if k is None:
+                continue
+            r = results.setdefault(k, FlowResult())
+            kind = event.get("event_type")
+            if kind == "flow":
+                r.app_proto = r.app_proto or event.get("app_proto")
+                if event.get("flow", {}).get("action") == "drop":
+                    r.dropped = True
+            elif kind in ("drop", "alert"):
+                alert = event.get("alert") or {}
+                if kind == "drop" or alert.get("action") == "blocked":
+                    r.dropped = True
+                    sid = alert.get("signature_id")
+                    if sid in refs and r.by is None:
+                        r.by = refs[sid]
+        return results

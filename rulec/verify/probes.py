@@ -1,0 +1,119 @@
+"""Which probes to send for a region: derived from the compiled groups, plus the user's own.
+
+Every allowed name must pass (exact names; wildcards at the apex and at a subdomain). Look-alikes of
+each name, well-known exfiltration targets and each denied protocol must drop. Paths the policy leaves
+open (raw TCP and UDP, non-HTTP catalog entries, hosts outside HOME_NET) are probed and reported as
+not covered: a warning, never hidden, never a failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from dataclasses import dataclass
+
+from rulec.domains import Matcher
+from rulec.ir import DomainListGroup, RegionPlan, StatefulGroup
+
+DEFAULT_PORT = {"tls": 443, "http": 80, "ssh": 22, "ftp": 21, "tcp": 4444, "udp": 5000, "icmp": 0}
+KIND_OF_TYPE = {"TLS_SNI": "tls", "HTTP_HOST": "http"}
+KIND_OF_PROTOCOL = {"FTP": "ftp", "SSH": "ssh", "ICMP": "icmp", "TCP": "tcp", "UDP": "udp", "TLS": "tls",
+                    "HTTP": "http", "IP": "tcp"}
+EXFIL = (("google.com", "unlisted domain"), ("s3.amazonaws.com", "global S3 endpoint"),
+         ("exfil-bucket-rulec.s3.amazonaws.com", "foreign S3 bucket (global endpoint)"))
+ATTACKER = "attacker.example"
+
+
+@dataclass(frozen=True)
+class Probe:
+    kind: str
+    host: str | None
+    port: int
+    expect: str  # "pass", "drop", or "open" (not covered by the policy: reported, never a failure)
+    why: str
+    source: str | None = None  # client address; None = a host in the first HOME_NET block
+
+    @property
+    def target(self) -> str:
+        where = self.host or "<any host>"
+        return where if self.kind == "icmp" else f"{where}:{self.port}"
+
+
+def _nonce(text: str) -> str:
+    return "p" + hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def home_host(cidr: str) -> str | None:
+    net = ipaddress.ip_network(cidr)
+    if net.version != 4:
+        return None
+    return str(net.network_address + min(10, max(net.num_addresses - 2, 0)))
+
+
+def derive(plan: RegionPlan) -> tuple[list[Probe], list[str]]:
+    """Built-in probes for a region, and notes about what could not be probed."""
+    allow = [g for g in plan.groups if isinstance(g, DomainListGroup)]
+    stateful = [g for g in plan.groups if isinstance(g, StatefulGroup)]
+    targets = [t for g in allow for t in g.targets]
+    kinds = [KIND_OF_TYPE[t] for t in allow[0].target_types] if allow else []
+    probes: list[Probe] = []
+    notes: list[str] = []
+
+    matcher = Matcher(targets)
+
+    def allowed(host: str) -> bool:
+        return matcher.match(host) is not None
+
+    for target in targets:
+        bare = target.lstrip(".")
+        for kind in kinds:
+            port = DEFAULT_PORT[kind]
+            if target.startswith("."):
+                probes.append(Probe(kind, bare, port, "pass", f"apex of {target}"))
+                probes.append(Probe(kind, f"{_nonce(target)}.{bare}", port, "pass", f"subdomain of {target}"))
+            else:
+                probes.append(Probe(kind, bare, port, "pass", "allowed name"))
+            lookalikes = [(f"evil{bare}", f"prefix look-alike of {target}"),
+                          (f"{bare}.{ATTACKER}", f"suffix look-alike of {target}")]
+            if not target.startswith("."):
+                lookalikes.append((f"{_nonce(target)}.{bare}", f"subdomain of {target} (allowed exactly)"))
+            probes.extend(Probe(kind, host, port, "drop", why) for host, why in lookalikes if not allowed(host))
+    for kind in kinds:
+        probes.extend(Probe(kind, host, DEFAULT_PORT[kind], "drop", why) for host, why in EXFIL)
+        probes.append(Probe(kind, f"exfil-bucket-rulec.s3.{plan.region}.amazonaws.com", DEFAULT_PORT[kind], "drop",
+                            "foreign S3 bucket (regional endpoint)"))
+    denied = set()
+    for group in stateful:
+        for rule in group.rules:
+            if rule.action not in ("DROP", "REJECT"):
+                continue
+            kind = KIND_OF_PROTOCOL.get(rule.protocol)
+            if kind is None:
+                notes.append(f"no probe for denied protocol {rule.protocol} ({group.name} sid {rule.sid})")
+                continue
+            denied.add(rule.protocol)
+            host = "google.com" if kind in ("tls", "http") else None
+            probes.append(Probe(kind, host, DEFAULT_PORT[kind], "drop", f"denied protocol {rule.protocol}"))
+    if not denied & {"TCP", "IP"}:
+        probes.append(Probe("tcp", None, 4444, "open", "raw TCP: a domain list does not restrict it"))
+        for t in plan.resolved.targets:
+            for port in t.non_http_ports:
+                origin = t.origins[0]
+                via = f"feature '{origin.feature}', {origin.entry_pos}" if origin.feature else str(origin.pos)
+                probes.append(Probe("tcp", t.name, port, "open",
+                                    f"non-HTTP service in the allowlist ({via}): a domain list cannot match it"))
+    if not denied & {"UDP", "IP"}:
+        probes.append(Probe("udp", None, 5000, "open", "UDP: a domain list does not restrict it"))
+    home = plan.resolved.home_net
+    for cidr in home[1:]:
+        host = home_host(cidr)
+        if host and kinds:
+            probes.append(Probe(kinds[0], "google.com", DEFAULT_PORT[kinds[0]], "drop",
+                                f"unlisted domain from HOME_NET block {cidr}", source=host))
+    outsider = "192.0.2.10"
+    if kinds and not any(ipaddress.ip_address(outsider) in ipaddress.ip_network(c) for c in home):
+        probes.append(Probe(kinds[0], "google.com", DEFAULT_PORT[kinds[0]], "open",
+                            "client outside HOME_NET: the domain list does not inspect it", source=outsider))
+    if any(ipaddress.ip_network(c).version == 6 for c in home):
+        notes.append("IPv6 HOME_NET blocks are not probed (probes are IPv4)")
+    return probes, notes

@@ -1,0 +1,132 @@
+"""rulec verify against the real Suricata (installed by scripts/setup.sh; these tests never skip)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rulec.pipeline import plan
+from rulec.verify import verify_region
+from rulec.verify.engine import ruleset
+from tests.conftest import EXAMPLE
+
+
+def report_for(path, extra=()):
+    _, plans, _, _ = plan(path)
+    return verify_region(plans[0], list(extra))
+
+
+def by_key(report):
+    return {(v.probe.kind, v.probe.host, v.probe.port, v.probe.source): v for v in report.verdicts}
+
+
+def test_reference_example_on_suricata():
+    report = report_for(EXAMPLE)
+    assert report.failures == []
+    v = by_key(report)
+    # allowed names pass, at the apex and below
+    assert not v["tls", "pypi.org", 443, None].dropped and v["tls", "pypi.org", 443, None].app_proto == "tls"
+    assert not v["http", "cran.r-project.org", 80, None].dropped
+    # look-alikes and exfiltration targets drop, by the group's default drop (sid 9 TLS, sid 10 HTTP)
+    for host in ("evilpypi.org", "pypi.org.attacker.example", "google.com", "s3.amazonaws.com",
+                 "exfil-bucket-rulec.s3.amazonaws.com", "exfil-bucket-rulec.s3.eu-west-1.amazonaws.com"):
+        assert v["tls", host, 443, None].dropped, host
+        assert (v["tls", host, 443, None].by.group, v["tls", host, 443, None].by.sid) == ("Databricks-FQDNs", 9)
+        assert v["http", host, 80, None].by.sid == 10
+    # denied protocols drop, each by its own rule
+    assert (v["ssh", None, 22, None].by.group, v["ssh", None, 22, None].by.sid) == ("Deny-Protocols", 2)
+    assert v["ftp", None, 21, None].by.sid == 1 and v["ftp", None, 21, None].app_proto == "ftp"
+    assert v["icmp", None, 0, None].by.sid == 3
+    # every HOME_NET block is inspected
+    assert v["tls", "google.com", 443, "10.10.0.10"].dropped
+    # what the policy leaves open is reported, not hidden
+    uncovered = {(x.probe.kind, x.probe.port) for x in report.verdicts if x.uncovered}
+    assert uncovered == {("tcp", 4444), ("tcp", 3306), ("udp", 5000), ("tls", 443)}
+    assert any("client outside HOME_NET" in x.probe.why for x in report.verdicts if x.uncovered)
+
+
+def test_a_wildcard_over_aws_opens_s3_and_verify_fails(write_policy, cli):
+    p = write_policy("""
+        version: 1
+        regions:
+          eu-west-1:
+            home_net: [10.0.0.0/16]
+            allow: [.amazonaws.com, api.example.org]
+    """)
+    failed = {(f.probe.kind, f.probe.host) for f in report_for(p).failures}
+    assert failed == {(kind, host) for kind in ("tls", "http") for host in (
+        "s3.amazonaws.com", "exfil-bucket-rulec.s3.amazonaws.com", "exfil-bucket-rulec.s3.eu-west-1.amazonaws.com")}
+    r = cli("verify", p)
+    assert r.exit_code == 1
+    assert "FAIL  pass     drop    tls   s3.amazonaws.com:443" in r.stdout
+    assert "eu-west-1: 6 failed," in r.stdout
+
+
+def test_denying_tcp_breaks_every_allowed_name(write_policy):
+    p = write_policy("""
+        version: 1
+        deny_protocols: [TCP]
+        regions:
+          eu-west-1: {home_net: [10.0.0.0/16], allow: [api.example.org]}
+    """)
+    report = report_for(p)
+    failed = {(f.probe.kind, f.probe.host, f.by.group) for f in report.failures}
+    assert failed == {("tls", "api.example.org", "Deny-Protocols"), ("http", "api.example.org", "Deny-Protocols")}
+    assert not any(v.uncovered for v in report.verdicts if v.probe.kind == "tcp")
+
+
+def test_user_probes_from_policy_and_file(write_policy, tmp_path, cli):
+    p = write_policy("""
+        version: 1
+        regions:
+          eu-west-1: {home_net: [10.0.0.0/16], allow: [api.example.org]}
+        verify:
+          probes:
+            - {kind: tls, host: api.example.org, expect: pass}
+            - {kind: tcp, port: 22, expect: drop}
+    """)
+    probes = tmp_path / "probes.yaml"
+    probes.write_text("probes:\n  - {kind: http, host: API.example.org, expect: pass}\n")
+    r = cli("verify", p, "--probes", probes, "--format", "json")
+    assert r.exit_code == 1  # tcp/22 is not dropped by this policy
+    (region,) = json.loads(r.stdout)
+    user = [x for x in region["probes"] if x["why"].startswith("user probe")]
+    assert [(x["kind"], x["host"], x["port"], x["ok"]) for x in user] == [
+        ("tls", "api.example.org", 443, True), ("tcp", None, 22, False), ("http", "api.example.org", 80, True)]
+    assert user[1]["why"] == f"user probe at {p}:7:7"
+    assert user[2]["why"] == f"user probe at {probes}:2:5"
+
+
+def test_bad_probe_file(write_policy, tmp_path, cli):
+    p = write_policy("version: 1\nregions: {eu-west-1: {home_net: [10.0.0.0/16]}}\n")
+    probes = tmp_path / "probes.yaml"
+    probes.write_text("probes:\n  - {kind: tls, expect: pass}\n  - {kind: smtp, expect: drop}\n")
+    r = cli("verify", p, "--probes", probes)
+    assert r.exit_code == 2
+    assert f"{probes}:2:5: probes.0: a tls probe needs a 'host'" in r.stderr
+    assert f"{probes}:3:12: probes.1.kind: Input should be 'tls'" in r.stderr
+
+
+def test_missing_suricata_is_a_clear_error(tmp_path):
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent)}
+    proc = subprocess.run([sys.executable, "-m", "rulec", "verify", str(EXAMPLE)], capture_output=True, text=True,
+                          env=env)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("rulec: Suricata is not installed")
+    assert "Traceback" not in proc.stderr
+
+
+def test_combined_ruleset_keeps_sids_apart_and_maps_back():
+    _, (region,), _, _ = plan(EXAMPLE)
+    text, refs = ruleset(region.groups)
+    sids = [int(line.split("sid:")[1].split(";")[0]) for line in text.splitlines()]
+    assert len(sids) == len(set(sids)) == 13
+    assert refs[sids[-1]].group == "Deny-Protocols" and refs[sids[-1]].sid == 3
+    assert refs[sids[0]].group == "Databricks-FQDNs" and refs[sids[0]].sid == 1
+
+
+def test_verify_cli_example_exits_0(cli):
+    r = cli("verify", EXAMPLE, "--problems")
+    assert r.exit_code == 0
+    assert "eu-west-1: 0 failed, 44 as expected, 4 not covered" in r.stdout

@@ -108,6 +108,79 @@ def verify(policy: PolicyArg,
         raise typer.Exit(1)
 
 
+def _print_plan(plan) -> None:
+    for g in plan.groups:
+        have = g.remote["RuleGroupResponse"]["Capacity"] if g.remote else None
+        cap = f"capacity {g.request['Capacity']}" if have in (None, g.request["Capacity"]) else \
+            f"capacity {have} -> {g.request['Capacity']}"
+        label = {"none": "no change", "blocked": "BLOCKED"}.get(g.action, g.action)
+        typer.echo(f"{g.region}/{g.name}: {label} ({cap})")
+        for line in g.diff.describe() if g.action != "none" else []:
+            typer.echo(f"    {line}")
+        if g.reason:
+            typer.echo(f"    {g.reason}")
+    for p in plan.policies:
+        typer.echo(f"{p.region}/firewall policy {p.name}: {p.action.replace('none', 'no change')}")
+        for name in p.missing:
+            typer.echo(f"    + reference {name}")
+        if p.forward:
+            typer.echo("    ~ stateless default actions -> aws:forward_to_sfe")
+        if p.reason:
+            typer.echo(f"    {p.reason}")
+
+
+@app.command()
+def push(policy: PolicyArg,
+         region: Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region (default: all)")] = None,
+         profile: Annotated[Optional[str], typer.Option(help="AWS profile (standard boto3 chain otherwise)")] = None,
+         endpoint_url: Annotated[Optional[str], typer.Option(help="Network Firewall endpoint (for testing)")] = None,
+         dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan and let AWS validate (DryRun); write nothing")] = False,
+         yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking")] = False,
+         replace: Annotated[bool, typer.Option(help="Replace groups whose capacity must change")] = False,
+         firewall_policy: Annotated[Optional[str], typer.Option(help="Firewall policy that must reference the groups")] = None,
+         catalogs: CatalogsOpt = None) -> None:
+    """Create or update the rule groups through the Network Firewall API (needs `rulec[aws]`)."""
+    from rulec import emit_aws, pipeline
+
+    try:
+        from rulec.push import Pusher, PushError
+    except ImportError:
+        _fail(RulecError("rulec push needs boto3: pip install 'rulec[aws]'"))
+    try:
+        result = pipeline.build(policy, catalogs)
+        if result.lock_changed:
+            raise RulecError(f"{result.lock_path} is not up to date with {policy}; run `rulec build` and "
+                             "commit the lock before pushing (SIDs must be reviewed)")
+        requests = {p.region: [emit_aws.request(g) for g in p.groups] for p in result.plans
+                    if region in (None, p.region)}
+        if not requests:
+            raise RulecError(f"region '{region}' is not in {policy}")
+        pusher = Pusher(profile, endpoint_url, log=typer.echo)
+        plan = pusher.plan(requests, firewall_policy, replace)
+        _print_plan(plan)
+        if plan.blocked:
+            typer.echo("nothing was written: resolve the BLOCKED items above", err=True)
+            raise typer.Exit(1)
+        if not plan.changes:
+            typer.echo("nothing to do: the firewall matches the policy")
+            return
+        if dry_run:
+            pusher.dry_run(plan)
+            typer.echo("dry run: the service accepted every change; nothing was written")
+            raise typer.Exit(1)
+        if not yes and not (sys.stdin.isatty() and typer.confirm("apply these changes?")):
+            typer.echo("not applied: re-run with --yes to apply", err=True)
+            raise typer.Exit(1)
+        pusher.apply(plan)
+        typer.echo("done")
+    except RulecError as exc:
+        _fail(exc)
+    except PushError as exc:
+        typer.echo(f"push stopped: {exc}", err=True)
+        typer.echo("already applied: " + ("; ".join(exc.done) if exc.done else "nothing"), err=True)
+        raise typer.Exit(1)
+
+
 @catalog_app.command("list")
 def catalog_list(catalogs: CatalogsOpt = None, format: FormatOpt = "text") -> None:
     """Regions (with completeness) and features."""

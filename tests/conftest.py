@@ -39,3 +39,23 @@ regions:
     home_net: [10.0.0.0/16]
     allow: [api.example.org]
 """
+
+
+@pytest.fixture
+def aws_env(monkeypatch, tmp_path):
+    """Credentials from the standard chain (environment), no config files, no instance metadata."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture
+def emulator(aws_env):
+    from tests.emulator import Emulator
+    from tests.emulator.server import Server
+
+    with Server(Emulator()) as server:
+        yield server

@@ -68,7 +68,8 @@ def test_update_changes_exactly_what_the_policy_changed(emulator, example):
     plan = p.plan(requests_for(example), None, False)
     allow, deny = plan.groups
     assert (allow.action, deny.action) == ("update", "none")
-    assert allow.diff.describe() == ["+ .github.com", "+ .githubusercontent.com", "- .cran.r-project.org"]
+    assert allow.diff.describe() == ["+ .github.com", "+ raw.githubusercontent.com", "+ release-assets.githubusercontent.com",
+                                     "- .cran.r-project.org"]
     p.apply(plan)
     assert emulator.emulator.writes()[before:] == [("eu-west-1", "UpdateRuleGroup")]
     assert log == ["  updated eu-west-1/Databricks-FQDNs"]

@@ -181,6 +181,34 @@ def push(policy: PolicyArg,
         raise typer.Exit(1)
 
 
+@app.command()
+def lint(policy: PolicyArg, catalogs: CatalogsOpt = None,
+         format: Annotated[str, typer.Option("--format", help="text, json or sarif")] = "text",
+         fail_on: Annotated[str, typer.Option("--fail-on", help="error, warning, info or never")] = "error",
+         max_age: Annotated[int, typer.Option("--max-age", help="Days before a catalog entry is stale")] = 365,
+         ) -> None:
+    """Point at what is dangerous in a policy: file:line:col: CODE severity message."""
+    from rulec import lint as linter
+    from rulec import pipeline
+    from rulec.catalog import Catalogs, default_root
+    from rulec.lint import checks, output
+
+    if format not in ("text", "json", "sarif") or fail_on not in ("error", "warning", "info", "never"):
+        _fail(RulecError("--format takes text, json or sarif; --fail-on takes error, warning, info or never"))
+    try:
+        lp, plans, _, _ = pipeline.plan(policy, catalogs)
+        cats = Catalogs(catalogs or default_root())
+        findings = linter.run(linter.Context(lp, cats, plans, max_age_days=max_age))
+    except RulecError as exc:
+        _fail(exc)
+    if format == "sarif":
+        typer.echo(output.sarif(findings, checks.ALL))
+    else:
+        typer.echo(output.as_json(findings) if format == "json" else output.text(findings))
+    if fail_on != "never" and any(linter.at_least(f.severity, fail_on) for f in findings):
+        raise typer.Exit(1)
+
+
 @catalog_app.command("list")
 def catalog_list(catalogs: CatalogsOpt = None, format: FormatOpt = "text") -> None:
     """Regions (with completeness) and features."""

@@ -1,0 +1,233 @@
+"""The lint checks. Codes are stable: add new ones, never renumber."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Iterable
+
+from rulec.domains import matches
+from rulec.lint import Check, Context, Finding
+from rulec.resolve import Origin
+
+# Names that stand for storage anyone can write to. A target that equals a shared endpoint, or a
+# wildcard that matches any of these, lets data leave to buckets the organisation does not own.
+_FOREIGN = "rulec-foreign-bucket"
+STORAGE_PROBES = {
+    "Amazon S3": ("s3.amazonaws.com", f"{_FOREIGN}.s3.amazonaws.com", "s3.{region}.amazonaws.com",
+                  f"{_FOREIGN}.s3.{{region}}.amazonaws.com", f"{_FOREIGN}.s3-accesspoint.{{region}}.amazonaws.com",
+                  f"{_FOREIGN}.s3.dualstack.{{region}}.amazonaws.com"),
+    "Azure Storage": (f"{_FOREIGN}.blob.core.windows.net", f"{_FOREIGN}.dfs.core.windows.net"),
+    "Google Cloud Storage": ("storage.googleapis.com", f"{_FOREIGN}.storage.googleapis.com"),
+    "Cloudflare R2": (f"{_FOREIGN}.r2.cloudflarestorage.com",),
+    "DigitalOcean Spaces": (f"{_FOREIGN}.nyc3.digitaloceanspaces.com",),
+    "Backblaze B2": (f"{_FOREIGN}.s3.us-west-004.backblazeb2.com",),
+}
+CDN_PROBES = {
+    "CloudFront": "d1abcdefghijkl.cloudfront.net", "Akamai": "rulec.akamaized.net",
+    "Azure CDN": "rulec.azureedge.net", "Fastly": "rulec.global.ssl.fastly.net",
+    "Cloudflare": "rulec.cdn.cloudflare.net", "Google user content": "rulec.googleusercontent.com",
+}
+WORKSPACE_WIDE = (".cloud.databricks.com", ".databricks.com", ".cloud.databricks.us", ".cloud.databricks.mil",
+                  ".databricksapps.com")
+BLOCKS_WEB = {"TCP": "every TLS and HTTP connection", "IP": "all traffic", "TLS": "all TLS, allowed names included",
+              "HTTP": "all HTTP, allowed names included"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One name as written (in `allow` or through a feature), whether or not it survived merging."""
+
+    name: str
+    origin: Origin
+
+    @property
+    def non_http_port(self) -> int | None:
+        e = self.origin.entry
+        return e.port if e is not None and e.non_http else None
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[0] in "AEIOU" else "a ") + noun
+
+
+def _entries(ctx: Context) -> Iterable[tuple[str, Entry]]:
+    """(region, Entry) for every name the policy writes, merged duplicates and covered names included."""
+    for plan in ctx.plans:
+        merged = {id(c.origin) for c in plan.resolved.collapsed if c.name != c.into}  # wrote another name
+        for target in plan.resolved.targets:
+            for origin in target.origins:
+                if id(origin) not in merged:
+                    yield plan.region, Entry(target.name, origin)
+        for c in plan.resolved.collapsed:
+            yield plan.region, Entry(c.name, c.origin)
+
+
+class OpenStorage(Check):
+    code, severity = "RC001", "error"
+    summary = ("Names that open storage anyone can write to: the global S3 name, wildcards over S3 or "
+               "`.amazonaws.com`, other clouds' blob endpoints, CDN wildcards.")
+
+    def run(self, ctx: Context) -> Iterable[Finding]:
+        for region, t in _entries(ctx):
+            for service, names in STORAGE_PROBES.items():
+                hit = next((n.format(region=region) for n in names if matches(t.name, n.format(region=region))), None)
+                if hit:
+                    how = "is" if t.name == hit else f"matches {hit},"
+                    yield self.origin(t.origin, f"'{t.name}' {how} {_a(service)} endpoint shared by every "
+                                      f"account; allow your own buckets by name (<bucket>.s3.{region}.amazonaws.com)")
+                    break
+            else:
+                for cdn, probe in CDN_PROBES.items():
+                    if t.name.startswith(".") and matches(t.name, probe):
+                        yield self.origin(t.origin, f"'{t.name}' opens every {cdn} distribution, anyone's; "
+                                                        "allow the exact host names you need")
+                        break
+
+
+class PublicSuffixWildcard(Check):
+    code, severity = "RC002", "error"
+    summary = "Wildcards on a public suffix (Public Suffix List, both sections): anyone can register below them."
+
+    def run(self, ctx: Context) -> Iterable[Finding]:
+        from publicsuffixlist import PublicSuffixList
+
+        psl = PublicSuffixList()
+        for _, t in _entries(ctx):
+            if t.name.startswith(".") and psl.is_public(t.name[1:]):
+                yield self.origin(t.origin, f"'{t.name}' is a wildcard on the public suffix '{t.name[1:]}': "
+                                                "anyone can register a name below it; list exact names")
+
+
+class WorkspaceWide(Check):
+    code, severity = "RC003", "warning"
+    summary = "`.cloud.databricks.com` and similar reach every Databricks workspace, including other accounts'."
+
+    def run(self, ctx: Context) -> Iterable[Finding]:
+        for _, t in _entries(ctx):
+            if t.name in WORKSPACE_WIDE or any(t.name.startswith(".") and w.endswith(t.name) for w in WORKSPACE_WIDE):
+                yield self.origin(t.origin, f"'{t.name}' reaches every Databricks workspace, including ones "
+                                                "outside your account; allow your workspace URLs and the `workspace` "
+                                                "feature instead")
+
+
+class Covered(Check):
+    code, severity = "RC004", "info"
+    summary = "Names listed twice or already covered by a wildcard (merged; they cost nothing but review time)."
+
+    def run(self, ctx: Context) -> Iterable[Finding]:
+        repeated: dict[tuple, list[str]] = {}
+        for plan in ctx.plans:
+            for c in plan.resolved.collapsed:
+                if c.origin.feature is not None:
+                    repeated.setdefault((c.origin.pos, c.origin.feature), []).append(c.name)
+                    continue
+                what = "is listed more than once" if c.name == c.into else f"is covered by {c.into}"
+                yield self.origin(c.origin, f"'{c.name}' {what}; remove it")
+        for (pos, feature), names in repeated.items():
+            shown = ", ".join(sorted(set(names)))
+            yield self.at(pos, f"feature '{feature}' repeats names that are already allowed ({shown})")
+
+
+class StaleCatalogEntry(Check):
+    code, severity = "RC005", "warning"
+    summary = "Catalog entries not reviewed for a long time (default 365 days, `--max-age`)."
+
+    def run(self, ctx: Context) -> Iterable[Finding]:
+        for _, t in _entries(ctx):
+            e = t.origin.entry
+            if e is not None and (ctx.today - e.reviewed).days > ctx.max_age_days:
+                yield self.origin(t.origin, f"'{t.name}' comes from a catalog entry last reviewed on {e.reviewed} "
+                                            f"(over {ctx.max_age_days} days ago); re-check its source")
+
+
+class HomeNet(Check):
+    code, severity = "RC006", "warning"
+    summary = "HOME_NET problems: duplicates, overlapping blocks, public (non-private) ranges."
+
+    def run(self, ctx: Context) -> Iterable[Finding]:
+        doc = ctx.policy.doc
+        for region, spec in ctx.policy.policy.regions.items():
+            nets = [ipaddress.ip_network(c) for c in spec.home_net]
+            for i, net in enumerate(nets):
+                pos = doc.at("regions", region, "home_net", i)
+                for j, other in enumerate(nets[:i]):
+                    if net == other:
+                        yield self.at(pos, f"{net} is listed twice in {region}'s home_net; remove one")
+                        break
+                    if net.overlaps(other):
+                        yield self.at(pos, f"{net} overlaps {other} (home_net item {j + 1}); keep the larger one")
+                        break
+                if not net.is_private:
+                    yield self.at(pos, f"{net} is not a private range: everything in it counts as HOME_NET, and "
+                                       "EXTERNAL_NET (the internet) shrinks accordingly", "error")
+
+
+class NotRestricted(Check):
+    code, severity = "RC007", "info"
+    summary = "What a domain list leaves open: all non-HTTP/TLS egress (raw TCP, UDP, DNS) passes it."
+
+    def run(self, ctx: Context) -> Iterable[Finding]:
+        denied = set(ctx.policy.policy.deny_protocols)
+        if not denied & {"TCP", "UDP", "IP"}:
+            doc = ctx.policy.doc
+            pos = doc.key_at("deny_protocols") if "deny_protocols" in doc.data else doc.key_at("version")
+            yield self.at(pos, "a domain list only sees TLS SNI and HTTP Host: other TCP and UDP egress passes "
+                               "unless the firewall policy's stateful default action drops it; set "
+                               "aws:drop_established (and aws:alert_established) on the firewall policy, or add "
+                               "explicit rules (see `rulec verify`)")
+
+
+class NonHttpName(Check):
+    code, severity = "RC008", "warning"
+    summary = "Allowlisted names of non-HTTP services (the MySQL metastore): a domain list has no effect on them."
+
+    def run(self, ctx: Context) -> Iterable[Finding]:
+        for _, t in _entries(ctx):
+            port = t.non_http_port
+            if port is not None:
+                yield self.origin(t.origin, f"'{t.name}' serves port {port}, which is not HTTP or TLS: the "
+                                                "domain list cannot match it and traffic there is decided by the "
+                                                "firewall policy's default action; fix: a stateful PASS rule to its "
+                                                "address on that port, or move off the legacy Hive metastore "
+                                                "(Unity Catalog)")
+
+
+class DenyBreaksAllowlist(Check):
+    code, severity = "RC009", "error"
+    summary = "A denied protocol that also drops allowlisted traffic (TCP, IP, TLS or HTTP)."
+
+    def run(self, ctx: Context) -> Iterable[Finding]:
+        policy = ctx.policy.policy
+        for i, proto in enumerate(policy.deny_protocols):
+            if proto in BLOCKS_WEB:
+                yield self.at(ctx.policy.doc.at("deny_protocols", i),
+                              f"denying {proto} drops {BLOCKS_WEB[proto]}, so the allowlist can never pass anything")
+
+
+class CapacityPool(Check):
+    code, severity = "RC010", "warning"
+    summary = "Groups of a region reserving more than a firewall policy's default 30,000 stateful capacity."
+
+    def run(self, ctx: Context) -> Iterable[Finding]:
+        for plan in ctx.plans:
+            total = sum(g.capacity for g in plan.groups)
+            if total > 30_000:
+                yield self.at(ctx.policy.doc.key_at("regions", plan.region),
+                              f"{plan.region}'s groups reserve {total:,} capacity; a firewall policy has 30,000 by "
+                              "default (a quota increase goes to 50,000); set smaller explicit capacities")
+
+
+class SingleLabelName(Check):
+    code, severity = "RC011", "warning"
+    summary = "Exact names with a single label (`intranet`): they match no public host and are usually typos."
+
+    def run(self, ctx: Context) -> Iterable[Finding]:
+        for _, t in _entries(ctx):
+            if "." not in t.name.lstrip("."):
+                yield self.origin(t.origin, f"'{t.name}' has a single label; did you mean a full name?")
+
+
+ALL = [OpenStorage, PublicSuffixWildcard, WorkspaceWide, Covered, StaleCatalogEntry, HomeNet, NotRestricted,
+       NonHttpName, DenyBreaksAllowlist, CapacityPool, SingleLabelName]
+assert len({c.code for c in ALL}) == len(ALL)

@@ -1,0 +1,130 @@
+import datetime
+import json
+
+import pytest
+
+from rulec import lint
+from rulec.catalog import Catalogs, default_root
+from rulec.lint.checks import ALL
+from rulec.pipeline import plan
+from tests.conftest import EXAMPLE
+
+
+def findings(path, **kw):
+    lp, plans, _, _ = plan(path)
+    return lint.run(lint.Context(lp, Catalogs(default_root()), plans, **kw))
+
+
+def lines(path, **kw):
+    return [str(f).removeprefix(f"{path}:") for f in findings(path, **kw)]
+
+
+def test_checks_have_stable_unique_codes_and_docs():
+    codes = [c.code for c in ALL]
+    assert codes == sorted(codes) == [f"RC{i:03}" for i in range(1, len(ALL) + 1)]
+    assert all(c.summary and c.severity in ("error", "warning", "info") for c in ALL)
+
+
+def test_reference_example(write_policy):
+    got = lines(EXAMPLE)
+    assert got[0].startswith("6:1: RC007 info a domain list only sees TLS SNI and HTTP Host")
+    assert got[1].startswith("13:16: RC008 warning 'md15cf9e1wmjgny.cxg30ia2wqgj.eu-west-1.rds.amazonaws.com' serves "
+                             "port 3306")
+    assert got[1].endswith("(from feature 'hive-metastore': catalog entry "
+                           "md15cf9e1wmjgny.cxg30ia2wqgj.eu-west-1.rds.amazonaws.com:3306 at "
+                           "catalogs/regions/eu-west-1.yaml:17:7)")
+    assert len(got) == 2
+
+
+def test_dangerous_names(write_policy):
+    p = write_policy("""
+        version: 1
+        deny_protocols: [TCP]
+        regions:
+          eu-west-1:
+            home_net: [10.0.0.0/16, 10.0.1.0/24, 10.0.0.0/16, 8.8.8.0/24]
+            allow:
+              - s3.amazonaws.com
+              - .amazonaws.com
+              - .s3.eu-west-1.amazonaws.com
+              - my-bucket.s3.eu-west-1.amazonaws.com
+              - .blob.core.windows.net
+              - .core.windows.net
+              - storage.googleapis.com
+              - .cloudfront.net
+              - d111.cloudfront.net
+              - .co.uk
+              - .github.io
+              - .cloud.databricks.com
+              - intranet
+    """)
+    got = lines(p)
+    codes = {tuple(g.split(" ")[:3]) for g in got}
+    assert ("2:18:", "RC009", "error") in codes  # deny TCP breaks the allowlist
+    assert ("5:29:", "RC006", "warning") in codes  # overlap
+    assert ("5:42:", "RC006", "warning") in codes  # duplicate
+    assert ("5:55:", "RC006", "error") in codes  # public range
+    for line in (7, 8, 9, 11, 12, 13, 14):  # S3, Azure, GCS, CDN
+        assert (f"{line}:9:", "RC001", "error") in codes, line
+    for line in (9, 11, 14, 16, 17):  # public suffixes
+        assert (f"{line}:9:", "RC002", "error") in codes, line
+    assert ("18:9:", "RC003", "warning") in codes
+    assert ("19:9:", "RC011", "warning") in codes
+    # a named bucket and a single distribution are fine (only "covered by" infos there)
+    assert {c[1] for c in codes if c[0] in ("10:9:", "15:9:")} == {"RC004"}
+    assert not any(c[1] == "RC007" for c in codes)  # TCP is denied, so nothing is left open
+    s3 = next(g for g in got if g.startswith("7:9: RC001"))
+    assert s3 == ("7:9: RC001 error 's3.amazonaws.com' is an Amazon S3 endpoint shared by every account; allow your own "
+                  "buckets by name (<bucket>.s3.eu-west-1.amazonaws.com)")
+    wildcard = next(g for g in got if g.startswith("8:9: RC001"))
+    assert wildcard.startswith("8:9: RC001 error '.amazonaws.com' matches s3.amazonaws.com, an Amazon S3 endpoint")
+
+
+def test_stale_catalog_entries_point_at_the_feature(write_policy):
+    p = write_policy("version: 1\nregions:\n  eu-west-1: {home_net: [10.0.0.0/16], features: [cran]}\n")
+    later = datetime.date(2026, 11, 28) + datetime.timedelta(days=400)
+    (stale,) = [g for g in lines(p, today=later) if "RC005" in g]
+    assert stale.startswith("3:51: RC005 warning '.cran.r-project.org' comes from a catalog entry last reviewed on "
+                            "2026-11-28 (over 365 days ago)")
+    assert "catalog entry .cran.r-project.org at catalogs/features.yaml" in stale
+    assert not [g for g in lines(p, today=datetime.date(2026, 12, 1)) if "RC005" in g]
+
+
+def test_capacity_pool(write_policy):
+    p = write_policy("""
+        version: 1
+        groups: {allowlist: {name: A, capacity: 25000}, deny: {name: D, capacity: 6000}}
+        deny_protocols: [SSH]
+        regions:
+          eu-west-1: {home_net: [10.0.0.0/16], allow: [a.example.org]}
+    """)
+    assert any(g.startswith("5:3: RC010 warning eu-west-1's groups reserve 31,000 capacity") for g in lines(p))
+
+
+def test_cli_formats_and_exit_codes(cli, write_policy):
+    p = write_policy("version: 1\nregions:\n  eu-west-1: {home_net: [10.0.0.0/16], allow: [.amazonaws.com]}\n")
+    r = cli("lint", p)
+    assert r.exit_code == 1 and f"{p}:3:48: RC001 error '.amazonaws.com' matches s3.amazonaws.com, an Amazon S3" in r.stdout
+    assert r.stdout.rstrip().endswith("1 error, 0 warnings, 1 info")
+    assert cli("lint", EXAMPLE).exit_code == 0
+    assert cli("lint", EXAMPLE, "--fail-on", "warning").exit_code == 1
+    assert cli("lint", p, "--fail-on", "never").exit_code == 0
+    data = json.loads(cli("lint", p, "--format", "json").stdout)
+    assert data[1] == {"file": str(p), "line": 3, "column": 48, "code": "RC001", "severity": "error",
+                       "message": data[1]["message"]}
+    sarif = json.loads(cli("lint", p, "--format", "sarif").stdout)
+    run = sarif["runs"][0]
+    assert sarif["version"] == "2.1.0" and run["tool"]["driver"]["name"] == "rulec"
+    assert [r["id"] for r in run["tool"]["driver"]["rules"]] == [c.code for c in ALL]
+    result = next(r for r in run["results"] if r["ruleId"] == "RC001")
+    assert result["level"] == "error"
+    assert result["locations"][0]["physicalLocation"]["region"] == {"startLine": 3, "startColumn": 48}
+    assert cli("lint", p, "--format", "xml").exit_code == 2
+
+
+@pytest.mark.parametrize("feature", ["workspace", "artifacts", "logs", "system-tables", "datasets", "kinesis", "sts",
+                                     "pypi", "cran", "maven", "github"])
+def test_catalog_features_are_lint_clean(write_policy, feature):
+    p = write_policy(f"version: 1\ndeny_protocols: [UDP]\nregions:\n  us-east-1: {{home_net: [10.0.0.0/16], "
+                     f"features: [{feature}]}}\n")
+    assert [g for g in lines(p) if " error " in g or " warning " in g] == []

@@ -209,6 +209,58 @@ def lint(policy: PolicyArg, catalogs: CatalogsOpt = None,
         raise typer.Exit(1)
 
 
+@app.command()
+def explain(host: Annotated[str, typer.Argument(help="Host name (SNI / Host header)")],
+            policy: Annotated[Path, typer.Option("--policy", "-p", help="Policy YAML file")],
+            region: Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region")] = None,
+            catalogs: CatalogsOpt = None, format: FormatOpt = "text") -> None:
+    """Would HOST pass or drop, for TLS and HTTP, which target or rule decides, and why it is there."""
+    from rulec import explain as explainer
+    from rulec import pipeline
+
+    try:
+        _, plans, _, _ = pipeline.plan(policy, catalogs)
+        chosen = [p for p in plans if region in (None, p.region)]
+        if not chosen:
+            raise RulecError(f"region '{region}' is not in {policy}")
+        results = [(p.region, explainer.explain(host, p)) for p in chosen]
+    except RulecError as exc:
+        _fail(exc)
+    if format == "json":
+        typer.echo(json.dumps([{"region": r, "host": host, "verdicts": [v.__dict__ for v in vs]}
+                               for r, vs in results], indent=2))
+        return
+    for r, verdicts in results:
+        for v in verdicts:
+            typer.echo(f"{r} {v.protocol} {host}: {v.verdict.upper()}: {v.reason}")
+            for o in v.origins:
+                typer.echo(f"    from {o}")
+            for n in v.notes:
+                typer.echo(f"    note: {n}")
+
+
+@app.command("diff")
+def diff_cmd(old: Annotated[str, typer.Argument(help="Build directory, policy file, or git REV:PATH")],
+             new: Annotated[str, typer.Argument(help="Build directory, policy file, or git REV:PATH")],
+             catalogs: CatalogsOpt = None,
+             format: Annotated[str, typer.Option("--format", help="text, markdown or json")] = "text",
+             exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when anything differs")] = False,
+             ) -> None:
+    """What a change does: names, rules and capacity per group, with the feature and source behind each name."""
+    from rulec import compare
+
+    try:
+        diffs = compare.compare(compare.load(old, catalogs), compare.load(new, catalogs))
+    except RulecError as exc:
+        _fail(exc)
+    if format == "json":
+        typer.echo(json.dumps(compare.as_data(diffs), indent=2))
+    else:
+        typer.echo(compare.render(diffs, markdown=format == "markdown"))
+    if exit_code and any(d.status != "unchanged" for d in diffs):
+        raise typer.Exit(1)
+
+
 @catalog_app.command("list")
 def catalog_list(catalogs: CatalogsOpt = None, format: FormatOpt = "text") -> None:
     """Regions (with completeness) and features."""

@@ -108,9 +108,11 @@ def diff(old: dict[str, Any] | None, new: dict[str, Any] | None) -> Diff:
     orules, nrules = set(a.get("rules", ())), set(b.get("rules", ()))
     d.rules_added = [describe_rule(r) for r in sorted(nrules - orules, key=sid_of)]
     d.rules_removed = [describe_rule(r) for r in sorted(orules - nrules, key=sid_of)]
+    if old is None or new is None:
+        return d
     for key in ("ipsets", "order", "RulesString", "StatelessRulesAndCustomActions"):
-        if old is not None and a.get(key) != b.get(key):
+        if a.get(key) != b.get(key):
             d.other.append("HOME_NET" if key == "ipsets" else key)
-    if old is not None and a.get("list", (None, ()))[:2] != b.get("list", (None, ()))[:2]:
+    if a.get("list", (None, ()))[:2] != b.get("list", (None, ()))[:2]:
         d.other.append("target types / list type")
     return d

@@ -1,0 +1,139 @@
+"""`rulec diff`: what a change does, group by group: names and rules added and removed, capacity, and
+the feature and catalog source behind each name (when policies, not build directories, are compared)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rulec import emit_aws, pipeline, push_diff
+from rulec.errors import Position, error_at
+from rulec.explain import origin_text
+from rulec.ir import RegionPlan
+
+
+@dataclass
+class Side:
+    label: str
+    requests: dict[str, dict[str, Any]]  # "region/Group" -> CreateRuleGroup request
+    why: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (region, name) -> origins
+
+
+@dataclass
+class GroupDiff:
+    key: str
+    status: str  # added | removed | changed | unchanged
+    diff: push_diff.Diff
+    rules: tuple[int | None, int | None]
+    why: dict[str, list[str]]  # name -> origins (added names: new side; removed: old side)
+
+
+def _from_plans(label: str, plans: list[RegionPlan]) -> Side:
+    side = Side(label, {})
+    for p in plans:
+        for g in p.groups:
+            side.requests[f"{p.region}/{g.name}"] = emit_aws.request(g)
+        for t in p.resolved.targets:
+            side.why[(p.region, t.name)] = [origin_text(o) for o in t.origins]
+    return side
+
+
+def _from_dir(path: Path) -> Side:
+    side = Side(str(path), {})
+    for f in sorted(path.glob("*/*.json")):
+        try:
+            doc = json.loads(f.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise error_at(Position(str(f)), f"not a rulec output file: {exc}") from None
+        if not isinstance(doc, dict) or not {"RuleGroupName", "RuleGroup"} <= set(doc):
+            raise error_at(Position(str(f)), "not a CreateRuleGroup request (no RuleGroupName/RuleGroup)")
+        side.requests[f"{f.parent.name}/{f.stem}"] = doc
+    if not side.requests:
+        raise error_at(Position(str(path)), "no <region>/<Group>.json files here; pass a build directory or a policy")
+    return side
+
+
+def _from_git(spec: str, catalogs: Path | None) -> Side:
+    """REV:PATH (PATH relative to the current directory): the policy and its lock as committed at REV,
+    built with the current catalogs."""
+    rev, _, path = spec.partition(":")
+    policy = Path(path)
+    with tempfile.TemporaryDirectory(prefix="rulec-diff-") as tmp:
+        target = Path(tmp) / policy.name
+        for src, dst in ((policy, target), (pipeline.lock_path(policy), pipeline.lock_path(target))):
+            rel = src.as_posix() if src.is_absolute() else f"./{src.as_posix()}"  # relative to the current directory
+            proc = subprocess.run(["git", "show", f"{rev}:{rel}"], capture_output=True, check=False)
+            if proc.returncode == 0:
+                dst.write_bytes(proc.stdout)
+            elif src == policy:
+                raise error_at(Position(spec), f"git cannot show it: {proc.stderr.decode(errors='replace').strip()}")
+        _, plans, _, _ = pipeline.plan(target, catalogs)
+        side = _from_plans(spec, plans)
+    side.why = {k: [w.replace(str(target), spec) for w in v] for k, v in side.why.items()}
+    return side
+
+
+def load(arg: str, catalogs: Path | None) -> Side:
+    path = Path(arg)
+    if path.is_dir():
+        return _from_dir(path)
+    if path.is_file():
+        _, plans, _, _ = pipeline.plan(path, catalogs)
+        return _from_plans(arg, plans)
+    if ":" in arg:
+        return _from_git(arg, catalogs)
+    raise error_at(Position(arg), "no such file or directory (nor a git REV:PATH)")
+
+
+def compare(old: Side, new: Side) -> list[GroupDiff]:
+    out = []
+    for key in sorted(set(old.requests) | set(new.requests)):
+        a, b = old.requests.get(key), new.requests.get(key)
+        d = push_diff.diff(a, b)
+        status = "added" if a is None else "removed" if b is None else "unchanged" if d.empty and \
+            a.get("Capacity") == b.get("Capacity") else "changed"
+        region = key.split("/")[0]
+        why = {n: new.why.get((region, n), []) for n in d.names_added}
+        why.update({n: old.why.get((region, n), []) for n in d.names_removed})
+        rules = tuple(push_diff.rules_needed(x["RuleGroup"]) if x else None for x in (a, b))
+        out.append(GroupDiff(key, status, d, rules, why))  # type: ignore[arg-type]
+    return out
+
+
+def render(diffs: list[GroupDiff], markdown: bool = False) -> str:
+    """Text for a terminal, or Markdown for a pull-request comment."""
+    lines = []
+    for g in diffs:
+        old, new = g.diff.capacity
+        cap = f"capacity {new}" if old in (None, new) or new is None else f"capacity {old} -> {new}"
+        if g.status == "removed":
+            cap = f"capacity {old}"
+        counts = [str(r) for r in g.rules if r is not None]
+        rules = (counts[0] if len(set(counts)) == 1 else " -> ".join(counts)) + " rules"
+        head = f"{g.key}: {g.status} ({cap}, {rules})"
+        lines.append(f"### {head}" if markdown else head)
+        if g.status == "unchanged":
+            continue
+        body = []
+        for line in g.diff.describe():
+            name = line[2:]
+            body.append(line)
+            body.extend(f"    via {w}" for w in g.why.get(name, []))
+        if markdown and body:
+            lines.extend(["```diff", *body, "```"])
+        else:
+            lines.extend(f"  {b}" for b in body)
+    changed = sum(g.status != "unchanged" for g in diffs)
+    lines.append(f"{changed} of {len(diffs)} group(s) changed")
+    return "\n".join(lines)
+
+
+def as_data(diffs: list[GroupDiff]) -> list[dict[str, Any]]:
+    return [{"group": g.key, "status": g.status, "capacity": list(g.diff.capacity), "rules": list(g.rules),
+             "names_added": g.diff.names_added, "names_removed": g.diff.names_removed,
+             "rules_added": g.diff.rules_added, "rules_removed": g.diff.rules_removed, "other": g.diff.other,
+             "description_changed": g.diff.description, "why": g.why} for g in diffs]

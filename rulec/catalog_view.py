@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from rulec.catalog import Catalogs, default_root
-from rulec.errors import RulecError
-from rulec.resolve import _feature_targets
-from rulec.errors import Position
+from rulec.errors import Position, RulecError
+from rulec.resolve import feature_targets
 
 
 def listing(root: Path | None = None) -> dict[str, Any]:
@@ -27,7 +26,7 @@ def show(feature: str, region: str, root: Path | None = None) -> dict[str, Any]:
     known = cats.features.features
     if feature not in known:
         raise RulecError(f"unknown feature '{feature}'; known: {', '.join(sorted(known))}")
-    pairs = _feature_targets(cats, region, feature, Position("command line"))
+    pairs = feature_targets(cats, region, feature, Position("command line"))
     entries: dict[int, dict[str, Any]] = {}
     for target, origin in pairs:
         e = origin.entry

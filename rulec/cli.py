@@ -178,7 +178,7 @@ def push(policy: PolicyArg,
     except PushError as exc:
         typer.echo(f"push stopped: {exc}", err=True)
         typer.echo("already applied: " + ("; ".join(exc.done) if exc.done else "nothing"), err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
 
 
 @app.command()

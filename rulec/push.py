@@ -78,7 +78,7 @@ class Plan:
 
 
 class Pusher:
-    def __init__(self, profile: str | None = None, endpoint_url: str | None = None, log: Callable[[str], None] = print,
+    def __init__(self, profile: str | None = None, endpoint_url: str | None = None, log: Callable[[str], None] = lambda _: None,
                  retries: int = 5, backoff: float = 0.5, poll: float = 2.0, wait_timeout: float = 600.0):
         self.profile, self.endpoint_url, self.log = profile, endpoint_url, log
         self.retries, self.backoff, self.poll, self.wait_timeout = retries, backoff, poll, wait_timeout

@@ -81,7 +81,7 @@ def resolve(lp: LoadedPolicy, catalogs: Catalogs) -> list[ResolvedRegion]:
                     problems.append(Diagnostic(pos, f"unknown feature '{feature}'; known: {', '.join(sorted(known_features))}"))
                     continue
                 try:
-                    raw.extend(_feature_targets(catalogs, region, feature, pos))
+                    raw.extend(feature_targets(catalogs, region, feature, pos))
                 except RulecError as exc:
                     problems.extend(exc.diagnostics)
             raw.extend((name, Origin(lp.doc.at(*apath, i))) for i, name in enumerate(allow))
@@ -92,7 +92,7 @@ def resolve(lp: LoadedPolicy, catalogs: Catalogs) -> list[ResolvedRegion]:
     return out
 
 
-def _feature_targets(catalogs: Catalogs, region: str, feature: str, pos: Position) -> list[tuple[str, Origin]]:
+def feature_targets(catalogs: Catalogs, region: str, feature: str, pos: Position) -> list[tuple[str, Origin]]:
     spec = catalogs.features.features[feature]
     fdoc = catalogs.features_doc
     out = [(t, Origin(pos, feature, e, fdoc.at("features", feature, "names", i)))

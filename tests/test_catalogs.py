@@ -8,7 +8,7 @@ import yaml
 from rulec import ipranges
 from rulec.catalog import Catalogs, FactKind, default_root
 from rulec.errors import Position, RulecError
-from rulec.resolve import _feature_targets
+from rulec.resolve import feature_targets
 from tests.conftest import ROOT
 
 CATS = Catalogs(default_root())
@@ -50,7 +50,7 @@ def test_region_files_are_sorted_free_of_duplicates_and_sourced(region):
 @pytest.mark.parametrize("region", COMPLETE)
 @pytest.mark.parametrize("feature", sorted(FEATURES))
 def test_every_feature_resolves_in_every_complete_region(region, feature):
-    targets = [t for t, _ in _feature_targets(CATS, region, feature, Position("test"))]
+    targets = [t for t, _ in feature_targets(CATS, region, feature, Position("test"))]
     assert targets and len(targets) == len(set(targets))
 
 
@@ -58,7 +58,7 @@ def all_targets():
     for region in REGIONS:
         for feature in FEATURES:
             try:
-                yield from (t for t, _ in _feature_targets(CATS, region, feature, Position("test")))
+                yield from (t for t, _ in feature_targets(CATS, region, feature, Position("test")))
             except RulecError:
                 pass
 
@@ -72,11 +72,11 @@ def test_no_catalog_entry_opens_all_of_s3_or_aws():
 def test_partial_region_features_fail_clearly():
     with pytest.raises(RulecError, match="needs 'kinesis', which the catalog has no entry for in us-gov-west-1 "
                                          r"\(a partial region\)"):
-        _feature_targets(CATS, "us-gov-west-1", "kinesis", Position("p.yaml", 3, 4))
+        feature_targets(CATS, "us-gov-west-1", "kinesis", Position("p.yaml", 3, 4))
 
 
 def resolved(feature, region):
-    return [t for t, _ in _feature_targets(CATS, region, feature, Position("test"))]
+    return [t for t, _ in feature_targets(CATS, region, feature, Position("test"))]
 
 
 @pytest.mark.parametrize("region, feature, expected", [
@@ -101,7 +101,7 @@ def test_golden_feature_resolution(region, feature, expected):
 
 
 def test_metastore_is_flagged_non_http():
-    (_, origin), = _feature_targets(CATS, "eu-west-1", "hive-metastore", Position("t"))
+    (_, origin), = feature_targets(CATS, "eu-west-1", "hive-metastore", Position("t"))
     assert origin.entry.non_http and origin.entry.port == 3306
 
 

@@ -31,16 +31,20 @@ def test_capacity_counts_like_network_firewall(write_policy):
     assert [r.sid for r in deny.rules] == [1, 2]
 
 
-def test_explicit_capacity_below_need(write_policy):
-    p = write_policy(f"""
+def http_policy(write_policy, n: int):
+    return write_policy(f"""
         version: 1
         target_types: [HTTP_HOST]
         groups: {{allowlist: {{name: Fqdns, capacity: 100}}}}
         regions:
           eu-west-1:
             home_net: [10.0.0.0/16]
-            allow: {names(100)}
+            allow: {names(n)}
     """)
+
+
+def test_explicit_capacity_below_need(write_policy):
+    p = http_policy(write_policy, 100)
     with pytest.raises(RulecError) as info:
         plan(p)
     assert str(info.value) == (f"{p}:3:45: capacity 100 of 'Fqdns' is below the 101 rules it needs in eu-west-1; "
@@ -48,16 +52,7 @@ def test_explicit_capacity_below_need(write_policy):
 
 
 def test_99_http_names_fit_capacity_100(write_policy):
-    p = write_policy(f"""
-        version: 1
-        target_types: [HTTP_HOST]
-        groups: {{allowlist: {{name: Fqdns, capacity: 100}}}}
-        regions:
-          eu-west-1:
-            home_net: [10.0.0.0/16]
-            allow: {names(99)}
-    """)
-    _, (region,), _, _ = plan(p)
+    _, (region,), _, _ = plan(http_policy(write_policy, 99))
     assert region.groups[0].rule_count == 100 and region.groups[0].capacity == 100
 
 

@@ -49,7 +49,7 @@ def test_create_then_nothing_to_do(emulator, example):
 
 def test_equivalent_remote_forms_are_not_a_change(emulator, example):
     doc = json.loads((EXAMPLE.parent / "out/eu-west-1/Deny-Protocols.json").read_text())
-    for i, rule in enumerate(reversed(doc["RuleGroup"]["RulesSource"]["StatefulRules"])):
+    for rule in doc["RuleGroup"]["RulesSource"]["StatefulRules"]:
         rule["RuleOptions"] = [{"Keyword": "sid", "Settings": [rule["RuleOptions"][0]["Keyword"][4:]]}]
         rule["Header"].update(Source="ANY", Destination="any")
     doc["RuleGroup"]["RulesSource"]["StatefulRules"].reverse()

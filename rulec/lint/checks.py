@@ -74,14 +74,14 @@ class OpenStorage(Check):
                 hit = next((n.format(region=region) for n in names if matches(t.name, n.format(region=region))), None)
                 if hit:
                     how = "is" if t.name == hit else f"matches {hit},"
-                    yield self.origin(t.origin, f"'{t.name}' {how} {_a(service)} endpoint shared by every "
-                                      f"account; allow your own buckets by name (<bucket>.s3.{region}.amazonaws.com)")
+                    yield self.origin(t.origin, f"'{t.name}' {how} {_a(service)} endpoint shared by every account; "
+                                                f"allow your own buckets by name (<bucket>.s3.{region}.amazonaws.com)")
                     break
             else:
                 for cdn, probe in CDN_PROBES.items():
                     if t.name.startswith(".") and matches(t.name, probe):
                         yield self.origin(t.origin, f"'{t.name}' opens every {cdn} distribution, anyone's; "
-                                                        "allow the exact host names you need")
+                                                    "allow the exact host names you need")
                         break
 
 
@@ -96,7 +96,7 @@ class PublicSuffixWildcard(Check):
         for _, t in _entries(ctx):
             if t.name.startswith(".") and psl.is_public(t.name[1:]):
                 yield self.origin(t.origin, f"'{t.name}' is a wildcard on the public suffix '{t.name[1:]}': "
-                                                "anyone can register a name below it; list exact names")
+                                            "anyone can register a name below it; list exact names")
 
 
 class WorkspaceWide(Check):
@@ -107,8 +107,8 @@ class WorkspaceWide(Check):
         for _, t in _entries(ctx):
             if t.name in WORKSPACE_WIDE or any(t.name.startswith(".") and w.endswith(t.name) for w in WORKSPACE_WIDE):
                 yield self.origin(t.origin, f"'{t.name}' reaches every Databricks workspace, including ones "
-                                                "outside your account; allow your workspace URLs and the `workspace` "
-                                                "feature instead")
+                                            "outside your account; allow your workspace URLs and the `workspace` "
+                                            "feature instead")
 
 
 class Covered(Check):
@@ -187,10 +187,10 @@ class NonHttpName(Check):
             port = t.non_http_port
             if port is not None:
                 yield self.origin(t.origin, f"'{t.name}' serves port {port}, which is not HTTP or TLS: the "
-                                                "domain list cannot match it and traffic there is decided by the "
-                                                "firewall policy's default action; fix: a stateful PASS rule to its "
-                                                "address on that port, or move off the legacy Hive metastore "
-                                                "(Unity Catalog)")
+                                            "domain list cannot match it and traffic there is decided by the "
+                                            "firewall policy's default action; fix: a stateful PASS rule to its "
+                                            "address on that port, or move off the legacy Hive metastore "
+                                            "(Unity Catalog)")
 
 
 class DenyBreaksAllowlist(Check):

@@ -81,7 +81,7 @@ def _addresses(home_net: tuple[str, ...], count: int) -> list[str]:
 
 def synthesize(probes: list[Probe], client: str, servers: list[str]) -> bytes:
     pcap = Pcap()
-    for i, (p, server) in enumerate(zip(probes, servers)):
+    for i, (p, server) in enumerate(zip(probes, servers, strict=True)):
         src, sport = p.source or client, 10_000 + i % 50_000
         if p.kind == "icmp":
             pcap.icmp_echo(src, server, i)

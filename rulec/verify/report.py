@@ -25,7 +25,7 @@ def table(report: RegionReport, engine: str, only_problems: bool = False) -> str
     widths = [max(len(str(r[i])) for r in [head, *cells]) for i in range(len(head) - 1)]
     lines = [f"{report.region}: {len(report.verdicts)} probes on Suricata {engine} in {report.seconds:.2f} s"]
     for r in [head, *cells]:
-        lines.append("  " + "  ".join(str(c).ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
+        lines.append("  " + "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
     failures, open_ = report.failures, [v for v in report.verdicts if v.uncovered]
     for v in open_:
         lines.append(f"warning: not covered: {v.probe.kind} {v.probe.target} passes ({v.probe.why})")

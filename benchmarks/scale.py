@@ -42,8 +42,10 @@ def main() -> None:
         p.write_text(policy(24_999))
         seconds, result = timed(lambda: pipeline.build(p))
         group = result.plans[0].groups[0]
-        print(f"24,999 targets x 2 types: {group.rule_count:,} rules, capacity {group.capacity:,}, "
-              f"build in memory {seconds:.2f} s (median of 3)")
+        print(
+            f"24,999 targets x 2 types: {group.rule_count:,} rules, capacity {group.capacity:,}, "
+            f"build in memory {seconds:.2f} s (median of 3)"
+        )
         seconds, _ = timed(lambda: pipeline.write(result, tmpdir / "out"), repeat=1)
         print(f"  writing the JSON and .rules: {seconds:.2f} s")
         p.write_text(policy(25_000))
@@ -51,8 +53,16 @@ def main() -> None:
             pipeline.build(p)
         except RulecError as exc:
             print(f"25,000 targets: refused: {exc.diagnostics[0].message}")
-        cmd = [sys.executable, "-m", "rulec", "build", str(ROOT / "examples/reference/policy.yaml"),
-               "-o", str(tmpdir / "ex"), "-q"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "rulec",
+            "build",
+            str(ROOT / "examples/reference/policy.yaml"),
+            "-o",
+            str(tmpdir / "ex"),
+            "-q",
+        ]
         seconds, _ = timed(lambda: subprocess.run(cmd, check=True), repeat=5)
         print(f"`rulec build` on the reference example, whole process: {seconds * 1000:.0f} ms (median of 5)")
         imp = [sys.executable, "-c", "import pydantic, yaml, typer, jsonschema"]

@@ -18,8 +18,9 @@ from rulec.policy import Name
 from rulec.resources import data_dir
 from rulec.source import Document, diagnostics_from_pydantic, load_yaml
 
-FactKind = Literal["webapp", "scc_relay", "metastore", "artifacts", "logs", "system_tables", "datasets",
-                   "kinesis", "sts"]
+FactKind = Literal[
+    "webapp", "scc_relay", "metastore", "artifacts", "logs", "system_tables", "datasets", "kinesis", "sts"
+]
 REGION = r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$"
 Bucket = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
 HTTP_PORTS = (80, 443)
@@ -35,7 +36,8 @@ class Entry(_Model):
     name: Name | None = None
     bucket: Bucket | None = None
     bucket_region: Annotated[str, Field(pattern=REGION)] | None = Field(
-        default=None, description="Region the bucket lives in, when not the catalog's region")
+        default=None, description="Region the bucket lives in, when not the catalog's region"
+    )
     host: Name | None = None
     port: Annotated[int, Field(ge=1, le=65535)] | None = None
     source: Annotated[str, Field(min_length=8, description="URL or repository path it comes from")]
@@ -170,8 +172,11 @@ def default_root() -> Path:
 
 def schemas() -> dict[str, dict]:
     out = {}
-    models = (("catalog-features", FeatureCatalog), ("catalog-region", RegionCatalog),
-              ("catalog-ip-ranges", IpRangesCatalog))
+    models = (
+        ("catalog-features", FeatureCatalog),
+        ("catalog-region", RegionCatalog),
+        ("catalog-ip-ranges", IpRangesCatalog),
+    )
     for name, model in models:
         schema = model.model_json_schema()
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -16,8 +16,10 @@ def listing(root: Path | None = None) -> dict[str, Any]:
     for name in cats.region_names():
         r = cats.region(name)
         regions.append({"region": name, "completeness": r.completeness, "missing": list(r.missing)})
-    features = [{"name": n, "description": f.description, "facts": list(f.facts),
-                 "unnecessary_with": f.unnecessary_with} for n, f in sorted(cats.features.features.items())]
+    features = [
+        {"name": n, "description": f.description, "facts": list(f.facts), "unnecessary_with": f.unnecessary_with}
+        for n, f in sorted(cats.features.features.items())
+    ]
     return {"regions": regions, "features": features}
 
 
@@ -30,10 +32,23 @@ def show(feature: str, region: str, root: Path | None = None) -> dict[str, Any]:
     entries: dict[int, dict[str, Any]] = {}
     for target, origin in pairs:
         e = origin.entry
-        item = entries.setdefault(id(e), {"entry": e.label, "where": str(origin.entry_pos), "targets": [],
-                                          "source": e.source, "reviewed": e.reviewed.isoformat(),
-                                          "note": e.note})
+        item = entries.setdefault(
+            id(e),
+            {
+                "entry": e.label,
+                "where": str(origin.entry_pos),
+                "targets": [],
+                "source": e.source,
+                "reviewed": e.reviewed.isoformat(),
+                "note": e.note,
+            },
+        )
         item["targets"].append(target)
     spec = known[feature]
-    return {"feature": feature, "region": region, "description": spec.description,
-            "unnecessary_with": spec.unnecessary_with, "entries": list(entries.values())}
+    return {
+        "feature": feature,
+        "region": region,
+        "description": spec.description,
+        "unnecessary_with": spec.unnecessary_with,
+        "entries": list(entries.values()),
+    }

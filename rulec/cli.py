@@ -11,8 +11,12 @@ import typer
 
 from rulec.errors import RulecError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Compile a reviewed YAML egress policy into AWS Network Firewall rule groups.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Compile a reviewed YAML egress policy into AWS Network Firewall rule groups.",
+)
 catalog_app = typer.Typer(no_args_is_help=True, help="Browse the catalogs: regions, features, sources.")
 app.add_typer(catalog_app, name="catalog")
 
@@ -35,16 +39,21 @@ def _figures(result) -> None:
         typer.echo(f"{p.region}: {len(r.targets)} names{extra}")
         for g in p.groups:
             how = "set" if g.capacity_explicit else "computed"
-            typer.echo(f"  {g.name}: {g.rule_count} rules, capacity {g.capacity} ({how}, "
-                       f"{g.capacity - g.rule_count} spare)")
+            typer.echo(
+                f"  {g.name}: {g.rule_count} rules, capacity {g.capacity} ({how}, {g.capacity - g.rule_count} spare)"
+            )
         for c in r.collapsed:
             typer.echo(f"    collapsed {c.name}: {c.reason} ({c.origin.pos})")
 
 
 @app.command()
-def build(policy: PolicyArg, out: OutOpt = Path("build"), catalogs: CatalogsOpt = None,
-          locked: Annotated[bool, typer.Option(help="Fail instead of changing the SID lock")] = False,
-          quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False) -> None:
+def build(
+    policy: PolicyArg,
+    out: OutOpt = Path("build"),
+    catalogs: CatalogsOpt = None,
+    locked: Annotated[bool, typer.Option(help="Fail instead of changing the SID lock")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
     """Write DIR/<region>/<Group>.json (CreateRuleGroup requests) and .rules, and update the SID lock."""
     from rulec import pipeline
 
@@ -77,12 +86,14 @@ def check(policy: PolicyArg, out: OutOpt = Path("build"), catalogs: CatalogsOpt 
 
 
 @app.command()
-def verify(policy: PolicyArg,
-           probes: Annotated[Optional[Path], typer.Option("--probes", help="YAML file with `probes: [...]`")] = None,
-           region: Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region")] = None,
-           catalogs: CatalogsOpt = None, format: FormatOpt = "text",
-           problems: Annotated[bool, typer.Option("--problems", help="Show only failures and open paths")] = False,
-           ) -> None:
+def verify(
+    policy: PolicyArg,
+    probes: Annotated[Optional[Path], typer.Option("--probes", help="YAML file with `probes: [...]`")] = None,
+    region: Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region")] = None,
+    catalogs: CatalogsOpt = None,
+    format: FormatOpt = "text",
+    problems: Annotated[bool, typer.Option("--problems", help="Show only failures and open paths")] = False,
+) -> None:
     """Prove the rule groups on Suricata with real packets; exit 1 if any verdict is unexpected."""
     from rulec import pipeline
     from rulec import verify as verifier
@@ -111,8 +122,11 @@ def verify(policy: PolicyArg,
 def _print_plan(plan) -> None:
     for g in plan.groups:
         have = g.remote["RuleGroupResponse"]["Capacity"] if g.remote else None
-        cap = f"capacity {g.request['Capacity']}" if have in (None, g.request["Capacity"]) else \
-            f"capacity {have} -> {g.request['Capacity']}"
+        cap = (
+            f"capacity {g.request['Capacity']}"
+            if have in (None, g.request["Capacity"])
+            else f"capacity {have} -> {g.request['Capacity']}"
+        )
         label = {"none": "no change", "blocked": "BLOCKED"}.get(g.action, g.action)
         typer.echo(f"{g.region}/{g.name}: {label} ({cap})")
         for line in g.diff.describe() if g.action != "none" else []:
@@ -130,15 +144,21 @@ def _print_plan(plan) -> None:
 
 
 @app.command()
-def push(policy: PolicyArg,
-         region: Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region (default: all)")] = None,
-         profile: Annotated[Optional[str], typer.Option(help="AWS profile (standard boto3 chain otherwise)")] = None,
-         endpoint_url: Annotated[Optional[str], typer.Option(help="Network Firewall endpoint (for testing)")] = None,
-         dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan and let AWS validate (DryRun); write nothing")] = False,
-         yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking")] = False,
-         replace: Annotated[bool, typer.Option(help="Replace groups whose capacity must change")] = False,
-         firewall_policy: Annotated[Optional[str], typer.Option(help="Firewall policy that must reference the groups")] = None,
-         catalogs: CatalogsOpt = None) -> None:
+def push(
+    policy: PolicyArg,
+    region: Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region (default: all)")] = None,
+    profile: Annotated[Optional[str], typer.Option(help="AWS profile (standard boto3 chain otherwise)")] = None,
+    endpoint_url: Annotated[Optional[str], typer.Option(help="Network Firewall endpoint (for testing)")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan and let AWS validate (DryRun); write nothing")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking")] = False,
+    replace: Annotated[bool, typer.Option(help="Replace groups whose capacity must change")] = False,
+    firewall_policy: Annotated[
+        Optional[str], typer.Option(help="Firewall policy that must reference the groups")
+    ] = None,
+    catalogs: CatalogsOpt = None,
+) -> None:
     """Create or update the rule groups through the Network Firewall API (needs `rulec[aws]`)."""
     from rulec import emit_aws, pipeline
 
@@ -149,10 +169,13 @@ def push(policy: PolicyArg,
     try:
         result = pipeline.build(policy, catalogs)
         if result.lock_changed:
-            raise RulecError(f"{result.lock_path} is not up to date with {policy}; run `rulec build` and "
-                             "commit the lock before pushing (SIDs must be reviewed)")
-        requests = {p.region: [emit_aws.request(g) for g in p.groups] for p in result.plans
-                    if region in (None, p.region)}
+            raise RulecError(
+                f"{result.lock_path} is not up to date with {policy}; run `rulec build` and "
+                "commit the lock before pushing (SIDs must be reviewed)"
+            )
+        requests = {
+            p.region: [emit_aws.request(g) for g in p.groups] for p in result.plans if region in (None, p.region)
+        }
         if not requests:
             raise RulecError(f"region '{region}' is not in {policy}")
         pusher = Pusher(profile, endpoint_url, log=typer.echo)
@@ -182,11 +205,13 @@ def push(policy: PolicyArg,
 
 
 @app.command()
-def lint(policy: PolicyArg, catalogs: CatalogsOpt = None,
-         format: Annotated[str, typer.Option("--format", help="text, json or sarif")] = "text",
-         fail_on: Annotated[str, typer.Option("--fail-on", help="error, warning, info or never")] = "error",
-         max_age: Annotated[int, typer.Option("--max-age", help="Days before a catalog entry is stale")] = 365,
-         ) -> None:
+def lint(
+    policy: PolicyArg,
+    catalogs: CatalogsOpt = None,
+    format: Annotated[str, typer.Option("--format", help="text, json or sarif")] = "text",
+    fail_on: Annotated[str, typer.Option("--fail-on", help="error, warning, info or never")] = "error",
+    max_age: Annotated[int, typer.Option("--max-age", help="Days before a catalog entry is stale")] = 365,
+) -> None:
     """Point at what is dangerous in a policy: file:line:col: CODE severity message."""
     from rulec import lint as linter
     from rulec import pipeline
@@ -210,10 +235,13 @@ def lint(policy: PolicyArg, catalogs: CatalogsOpt = None,
 
 
 @app.command()
-def explain(host: Annotated[str, typer.Argument(help="Host name (SNI / Host header)")],
-            policy: Annotated[Path, typer.Option("--policy", "-p", help="Policy YAML file")],
-            region: Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region")] = None,
-            catalogs: CatalogsOpt = None, format: FormatOpt = "text") -> None:
+def explain(
+    host: Annotated[str, typer.Argument(help="Host name (SNI / Host header)")],
+    policy: Annotated[Path, typer.Option("--policy", "-p", help="Policy YAML file")],
+    region: Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region")] = None,
+    catalogs: CatalogsOpt = None,
+    format: FormatOpt = "text",
+) -> None:
     """Would HOST pass or drop, for TLS and HTTP, which target or rule decides, and why it is there."""
     from rulec import explain as explainer
     from rulec import pipeline
@@ -227,8 +255,11 @@ def explain(host: Annotated[str, typer.Argument(help="Host name (SNI / Host head
     except RulecError as exc:
         _fail(exc)
     if format == "json":
-        typer.echo(json.dumps([{"region": r, "host": host, "verdicts": [v.__dict__ for v in vs]}
-                               for r, vs in results], indent=2))
+        typer.echo(
+            json.dumps(
+                [{"region": r, "host": host, "verdicts": [v.__dict__ for v in vs]} for r, vs in results], indent=2
+            )
+        )
         return
     for r, verdicts in results:
         for v in verdicts:
@@ -240,12 +271,13 @@ def explain(host: Annotated[str, typer.Argument(help="Host name (SNI / Host head
 
 
 @app.command("diff")
-def diff_cmd(old: Annotated[str, typer.Argument(help="Build directory, policy file, or git REV:PATH")],
-             new: Annotated[str, typer.Argument(help="Build directory, policy file, or git REV:PATH")],
-             catalogs: CatalogsOpt = None,
-             format: Annotated[str, typer.Option("--format", help="text, markdown or json")] = "text",
-             exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when anything differs")] = False,
-             ) -> None:
+def diff_cmd(
+    old: Annotated[str, typer.Argument(help="Build directory, policy file, or git REV:PATH")],
+    new: Annotated[str, typer.Argument(help="Build directory, policy file, or git REV:PATH")],
+    catalogs: CatalogsOpt = None,
+    format: Annotated[str, typer.Option("--format", help="text, markdown or json")] = "text",
+    exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when anything differs")] = False,
+) -> None:
     """What a change does: names, rules and capacity per group, with the feature and source behind each name."""
     from rulec import compare
 
@@ -283,9 +315,12 @@ def catalog_list(catalogs: CatalogsOpt = None, format: FormatOpt = "text") -> No
 
 
 @catalog_app.command("show")
-def catalog_show(feature: Annotated[str, typer.Argument(help="Feature name")],
-                 region: Annotated[str, typer.Option("--region", "-r", help="AWS region")],
-                 catalogs: CatalogsOpt = None, format: FormatOpt = "text") -> None:
+def catalog_show(
+    feature: Annotated[str, typer.Argument(help="Feature name")],
+    region: Annotated[str, typer.Option("--region", "-r", help="AWS region")],
+    catalogs: CatalogsOpt = None,
+    format: FormatOpt = "text",
+) -> None:
     """The names FEATURE resolves to in a region, each with its source."""
     from rulec import catalog_view
 
@@ -310,9 +345,9 @@ def catalog_show(feature: Annotated[str, typer.Argument(help="Feature name")],
 
 @catalog_app.command("import-ip-ranges")
 def catalog_import_ip_ranges(
-        file: Annotated[Path, typer.Argument(help="A downloaded copy of Databricks' ip-ranges.json")],
-        catalogs: CatalogsOpt = None,
-        check: Annotated[bool, typer.Option("--check", help="Exit 1 if the catalog differs; write nothing")] = False,
+    file: Annotated[Path, typer.Argument(help="A downloaded copy of Databricks' ip-ranges.json")],
+    catalogs: CatalogsOpt = None,
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 if the catalog differs; write nothing")] = False,
 ) -> None:
     """Refresh catalogs/ip-ranges.yaml from ip-ranges.json and print what changed (rulec never downloads)."""
     from rulec import ipranges

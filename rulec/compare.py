@@ -94,8 +94,15 @@ def compare(old: Side, new: Side) -> list[GroupDiff]:
     for key in sorted(set(old.requests) | set(new.requests)):
         a, b = old.requests.get(key), new.requests.get(key)
         d = push_diff.diff(a, b)
-        status = "added" if a is None else "removed" if b is None else "unchanged" if d.empty and \
-            a.get("Capacity") == b.get("Capacity") else "changed"
+        status = (
+            "added"
+            if a is None
+            else "removed"
+            if b is None
+            else "unchanged"
+            if d.empty and a.get("Capacity") == b.get("Capacity")
+            else "changed"
+        )
         region = key.split("/")[0]
         why = {n: new.why.get((region, n), []) for n in d.names_added}
         why.update({n: old.why.get((region, n), []) for n in d.names_removed})
@@ -133,7 +140,19 @@ def render(diffs: list[GroupDiff], markdown: bool = False) -> str:
 
 
 def as_data(diffs: list[GroupDiff]) -> list[dict[str, Any]]:
-    return [{"group": g.key, "status": g.status, "capacity": list(g.diff.capacity), "rules": list(g.rules),
-             "names_added": g.diff.names_added, "names_removed": g.diff.names_removed,
-             "rules_added": g.diff.rules_added, "rules_removed": g.diff.rules_removed, "other": g.diff.other,
-             "description_changed": g.diff.description, "why": g.why} for g in diffs]
+    return [
+        {
+            "group": g.key,
+            "status": g.status,
+            "capacity": list(g.diff.capacity),
+            "rules": list(g.rules),
+            "names_added": g.diff.names_added,
+            "names_removed": g.diff.names_removed,
+            "rules_added": g.diff.rules_added,
+            "rules_removed": g.diff.rules_removed,
+            "other": g.diff.other,
+            "description_changed": g.diff.description,
+            "why": g.why,
+        }
+        for g in diffs
+    ]

@@ -54,8 +54,7 @@ def normalize(raw: object) -> str:
     if "*" in name:
         raise BadName(f"'{raw}': '*' is only meaningful as a leading wildcard; write '.domain' instead")
     if name.startswith("[") or _is_ip(name.strip(".")):
-        raise BadName(f"'{raw}' is an IP address; domain lists match names only, "
-                         "use a stateful rule for addresses")
+        raise BadName(f"'{raw}' is an IP address; domain lists match names only, use a stateful rule for addresses")
     if ":" in name:
         host, _, port = name.rpartition(":")
         raise BadName(f"'{raw}' has a port; domain lists match every port: write '{host}'")

@@ -14,9 +14,14 @@ from rulec.resources import load_schema
 def rule_document(rule: StatefulRule) -> dict[str, Any]:
     return {
         "Action": rule.action,
-        "Header": {"Protocol": rule.protocol, "Source": rule.source, "SourcePort": rule.source_port,
-                   "Direction": rule.direction, "Destination": rule.destination,
-                   "DestinationPort": rule.destination_port},
+        "Header": {
+            "Protocol": rule.protocol,
+            "Source": rule.source,
+            "SourcePort": rule.source_port,
+            "Direction": rule.direction,
+            "Destination": rule.destination,
+            "DestinationPort": rule.destination_port,
+        },
         "RuleOptions": [{"Keyword": f"sid:{rule.sid}"}],
     }
 
@@ -25,17 +30,26 @@ def rule_group(group: Group) -> dict[str, Any]:
     """The `RuleGroup` member of the request."""
     variables = {"IPSets": {"HOME_NET": {"Definition": list(group.home_net)}}}
     if isinstance(group, DomainListGroup):
-        source: dict[str, Any] = {"RulesSourceList": {"TargetTypes": list(group.target_types),
-                                                      "GeneratedRulesType": group.generated,
-                                                      "Targets": list(group.targets)}}
+        source: dict[str, Any] = {
+            "RulesSourceList": {
+                "TargetTypes": list(group.target_types),
+                "GeneratedRulesType": group.generated,
+                "Targets": list(group.targets),
+            }
+        }
     else:
         source = {"StatefulRules": [rule_document(r) for r in group.rules]}
     return {"RuleVariables": variables, "RulesSource": source}
 
 
 def request(group: Group) -> dict[str, Any]:
-    return {"RuleGroupName": group.name, "Type": "STATEFUL", "Capacity": group.capacity,
-            "Description": group.description, "RuleGroup": rule_group(group)}
+    return {
+        "RuleGroupName": group.name,
+        "Type": "STATEFUL",
+        "Capacity": group.capacity,
+        "Description": group.description,
+        "RuleGroup": rule_group(group),
+    }
 
 
 def to_bytes(doc: Any) -> bytes:
@@ -55,9 +69,16 @@ class RequestValidator:
     def check(self, doc: dict[str, Any], where: str) -> None:
         errors = sorted(self._validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
         if errors:
-            raise RulecError([Diagnostic(Position(where), f"generated request fails the CreateRuleGroup schema at "
-                                                          f"{'/'.join(map(str, e.absolute_path)) or '/'}: {e.message}")
-                              for e in errors[:10]])
+            raise RulecError(
+                [
+                    Diagnostic(
+                        Position(where),
+                        f"generated request fails the CreateRuleGroup schema at "
+                        f"{'/'.join(map(str, e.absolute_path)) or '/'}: {e.message}",
+                    )
+                    for e in errors[:10]
+                ]
+            )
 
 
 def is_stateful(group: Group) -> bool:

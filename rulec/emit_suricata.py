@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from rulec.ir import DomainListGroup, Group, StatefulRule
 
-_PROTO = {"TLS_SNI": ("tls", "TLS", "ssl_state:client_hello; tls.sni;"),
-          "HTTP_HOST": ("http", "HTTP", "http.host;")}
+_PROTO = {"TLS_SNI": ("tls", "TLS", "ssl_state:client_hello; tls.sni;"), "HTTP_HOST": ("http", "HTTP", "http.host;")}
 _ACTION = {"ALLOWLIST": "pass", "DENYLIST": "drop", "REJECTLIST": "reject", "ALERTLIST": "alert"}
-_WORD = {"ALLOWLIST": "allowlisted", "DENYLIST": "denylisted", "REJECTLIST": "rejectlisted",
-         "ALERTLIST": "alertlisted"}
+_WORD = {"ALLOWLIST": "allowlisted", "DENYLIST": "denylisted", "REJECTLIST": "rejectlisted", "ALERTLIST": "alertlisted"}
 _TAIL = "priority:1; flow:to_server, established;"
 
 
@@ -26,8 +24,10 @@ def domain_rules(group: DomainListGroup, first_sid: int = 1) -> list[str]:
                 match = f'dotprefix; content:"{target}";{nocase} endswith;'
             else:
                 match = f'content:"{target}"; startswith;{nocase} endswith;'
-            rules.append(f"{action} {proto} $HOME_NET any -> $EXTERNAL_NET any ({buffer} {match} {msg} "
-                         f"{_TAIL} sid:{sid}; rev:1;)")
+            rules.append(
+                f"{action} {proto} $HOME_NET any -> $EXTERNAL_NET any ({buffer} {match} {msg} "
+                f"{_TAIL} sid:{sid}; rev:1;)"
+            )
             sid += 1
     if group.generated == "ALLOWLIST":
         for ttype in group.target_types:
@@ -44,8 +44,10 @@ def domain_rules(group: DomainListGroup, first_sid: int = 1) -> list[str]:
 
 def stateful_rule(rule: StatefulRule, sid: int | None = None) -> str:
     arrow = "<>" if rule.direction == "ANY" else "->"
-    return (f"{rule.action.lower()} {rule.protocol.lower()} {rule.source} {rule.source_port} {arrow} "
-            f"{rule.destination} {rule.destination_port} (sid:{rule.sid if sid is None else sid};)")
+    return (
+        f"{rule.action.lower()} {rule.protocol.lower()} {rule.source} {rule.source_port} {arrow} "
+        f"{rule.destination} {rule.destination_port} (sid:{rule.sid if sid is None else sid};)"
+    )
 
 
 def group_rules(group: Group) -> list[str]:
@@ -55,6 +57,8 @@ def group_rules(group: Group) -> list[str]:
 
 
 def rules_text(group: Group) -> str:
-    header = (f"# {group.name}: the Suricata rules AWS Network Firewall generates from this group\n"
-              f"# HOME_NET = [{', '.join(group.home_net)}]; EXTERNAL_NET = !$HOME_NET\n")
+    header = (
+        f"# {group.name}: the Suricata rules AWS Network Firewall generates from this group\n"
+        f"# HOME_NET = [{', '.join(group.home_net)}]; EXTERNAL_NET = !$HOME_NET\n"
+    )
     return header + "".join(line + "\n" for line in group_rules(group))

@@ -26,8 +26,10 @@ def origin_text(o: Origin) -> str:
     if o.feature is None or o.entry is None:
         return f"allow entry at {o.pos}"
     reviewed = o.entry.reviewed.isoformat()
-    return (f"feature '{o.feature}' at {o.pos}: catalog entry {o.entry.label} at {o.entry_pos} "
-            f"(source {o.entry.source}, reviewed {reviewed})")
+    return (
+        f"feature '{o.feature}' at {o.pos}: catalog entry {o.entry.label} at {o.entry_pos} "
+        f"(source {o.entry.source}, reviewed {reviewed})"
+    )
 
 
 def explain(host: str, plan: RegionPlan) -> list[Verdict]:
@@ -49,14 +51,24 @@ def explain(host: str, plan: RegionPlan) -> list[Verdict]:
             continue
         group = next((g for g in lists if ttype in g.target_types), None)
         if group is None:
-            out.append(Verdict(label, "uninspected", f"no domain list inspects {ttype}: the flow passes the "
-                                                      "rule groups (the firewall policy's default action decides)"))
+            out.append(
+                Verdict(
+                    label,
+                    "uninspected",
+                    f"no domain list inspects {ttype}: the flow passes the "
+                    "rule groups (the firewall policy's default action decides)",
+                )
+            )
             continue
         target = Matcher(group.targets).match(name)
         if target is None:
             sid = len(group.targets) * len(group.target_types) + group.target_types.index(ttype) + 1
-            v = Verdict(label, "drop", f"no target matches; {group.name}'s default drop "
-                                       f"(sid {sid} in {group.name}.rules: \"not matching any {label} allowlisted FQDNs\")")
+            v = Verdict(
+                label,
+                "drop",
+                f"no target matches; {group.name}'s default drop "
+                f'(sid {sid} in {group.name}.rules: "not matching any {label} allowlisted FQDNs")',
+            )
             v.notes = _near_misses(name, group.targets)
         else:
             sid = group.target_types.index(ttype) * len(group.targets) + group.targets.index(target) + 1
@@ -64,8 +76,11 @@ def explain(host: str, plan: RegionPlan) -> list[Verdict]:
             v = Verdict(label, "pass", f"matches {target} {how} ({group.name}, sid {sid} in {group.name}.rules)")
             t = next(t for t in plan.resolved.targets if t.name == target)
             v.origins = [origin_text(o) for o in t.origins]
-            v.notes = [f"{c.name} ({c.reason}) was written at {c.origin.pos}" for c in plan.resolved.collapsed
-                       if c.into == target and c.name != target]
+            v.notes = [
+                f"{c.name} ({c.reason}) was written at {c.origin.pos}"
+                for c in plan.resolved.collapsed
+                if c.into == target and c.name != target
+            ]
         out.append(v)
     return out
 

@@ -51,10 +51,14 @@ def parse_lock(raw: bytes, file: str) -> Lock:
         except (TypeError, KeyError, ValueError):
             raise bad from None
         used = list(gl.sids.values()) + list(gl.retired.values())
-        if (len(set(used)) != len(used) or any(not isinstance(s, int) or s < 1 for s in used)
-                or any(s >= gl.next_sid for s in used)):
-            raise error_at(Position(file, 1, 1), f"lock for group '{name}' has duplicate or invalid SIDs; "
-                                                 "restore it from git")
+        if (
+            len(set(used)) != len(used)
+            or any(not isinstance(s, int) or s < 1 for s in used)
+            or any(s >= gl.next_sid for s in used)
+        ):
+            raise error_at(
+                Position(file, 1, 1), f"lock for group '{name}' has duplicate or invalid SIDs; restore it from git"
+            )
         lock.groups[name] = gl
     return lock
 
@@ -67,9 +71,11 @@ def read_lock(path: Path) -> Lock:
 
 def dump_lock(lock: Lock) -> bytes:
     groups = {
-        name: {"next_sid": g.next_sid,
-               "retired": dict(sorted(g.retired.items(), key=lambda kv: kv[1])),
-               "sids": dict(sorted(g.sids.items(), key=lambda kv: kv[1]))}
+        name: {
+            "next_sid": g.next_sid,
+            "retired": dict(sorted(g.retired.items(), key=lambda kv: kv[1])),
+            "sids": dict(sorted(g.sids.items(), key=lambda kv: kv[1])),
+        }
         for name, g in sorted(lock.groups.items())
     }
     return (json.dumps({"version": LOCK_VERSION, "groups": groups}, indent=2) + "\n").encode()

@@ -124,15 +124,32 @@ def check(result: Build, out_dir: Path) -> list[str]:
         old = path.read_bytes() if path.is_file() else b""
         if old != data:
             label = name if path.is_file() else f"{name} (missing)"
-            diffs.append("".join(difflib.unified_diff(
-                old.decode("utf-8", "replace").splitlines(keepends=True),
-                data.decode().splitlines(keepends=True), fromfile=f"{label} (committed)", tofile=f"{name} (built)")))
-    diffs.extend(f"{out_dir / rel}: stale, not produced by the policy any more\n" for rel in stale_files(out_dir, result.files))
+            diffs.append(
+                "".join(
+                    difflib.unified_diff(
+                        old.decode("utf-8", "replace").splitlines(keepends=True),
+                        data.decode().splitlines(keepends=True),
+                        fromfile=f"{label} (committed)",
+                        tofile=f"{name} (built)",
+                    )
+                )
+            )
+    diffs.extend(
+        f"{out_dir / rel}: stale, not produced by the policy any more\n" for rel in stale_files(out_dir, result.files)
+    )
     return diffs
 
 
 def require_locked(result: Build) -> None:
     if result.lock_changed:
-        raise RulecError([error_at(Position(str(result.lock_path)), (
-            "the SID lock would change (new or retired rules) but --locked was given; "
-            "run without --locked and commit the lock")).diagnostics[0]])
+        raise RulecError(
+            [
+                error_at(
+                    Position(str(result.lock_path)),
+                    (
+                        "the SID lock would change (new or retired rules) but --locked was given; "
+                        "run without --locked and commit the lock"
+                    ),
+                ).diagnostics[0]
+            ]
+        )

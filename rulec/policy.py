@@ -11,8 +11,29 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from rulec.domains import BadName, normalize
 from rulec.source import Document, diagnostics_from_pydantic, load_yaml
 
-PROTOCOLS = ("IP", "TCP", "UDP", "ICMP", "HTTP", "FTP", "TLS", "SMB", "DNS", "DCERPC", "SSH", "SMTP",
-             "IMAP", "MSN", "KRB5", "IKEV2", "TFTP", "NTP", "DHCP", "HTTP2", "QUIC")
+PROTOCOLS = (
+    "IP",
+    "TCP",
+    "UDP",
+    "ICMP",
+    "HTTP",
+    "FTP",
+    "TLS",
+    "SMB",
+    "DNS",
+    "DCERPC",
+    "SSH",
+    "SMTP",
+    "IMAP",
+    "MSN",
+    "KRB5",
+    "IKEV2",
+    "TFTP",
+    "NTP",
+    "DHCP",
+    "HTTP2",
+    "QUIC",
+)
 Protocol = Literal[PROTOCOLS]  # type: ignore[valid-type]
 TargetType = Literal["TLS_SNI", "HTTP_HOST"]
 MAX_CAPACITY = 50_000
@@ -47,7 +68,8 @@ class _Model(BaseModel):
 class GroupSpec(_Model):
     name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9-]+$", min_length=1, max_length=128)]
     capacity: Annotated[int, Field(ge=1, le=MAX_CAPACITY)] | None = Field(
-        default=None, description="Fixed at creation; omitted = computed with headroom")
+        default=None, description="Fixed at creation; omitted = computed with headroom"
+    )
     description: Annotated[str, Field(max_length=512, pattern=r"^[^\n\r]*$")] | None = None
 
 
@@ -63,9 +85,16 @@ class Groups(_Model):
 
 
 class RegionSpec(_Model):
-    home_net: Annotated[list[Cidr], Field(min_length=1, description=(
-        "Every spoke VPC CIDR and the inspection VPC. Required: without it Network Firewall uses the "
-        "inspection VPC CIDR and spoke traffic bypasses the domain list."))]
+    home_net: Annotated[
+        list[Cidr],
+        Field(
+            min_length=1,
+            description=(
+                "Every spoke VPC CIDR and the inspection VPC. Required: without it Network Firewall uses the "
+                "inspection VPC CIDR and spoke traffic bypasses the domain list."
+            ),
+        ),
+    ]
     features: list[FeatureName] = []
     allow: list[Name] = []
 
@@ -100,8 +129,9 @@ class Policy(_Model):
     groups: Groups = Groups()
     features: list[FeatureName] = Field(default=[], description="Features applied to every region")
     allow: list[Name] = Field(default=[], description="Names allowed in every region")
-    regions: Annotated[dict[Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")], RegionSpec],
-                       Field(min_length=1)]
+    regions: Annotated[
+        dict[Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")], RegionSpec], Field(min_length=1)
+    ]
     verify: VerifySpec = VerifySpec()
 
     @model_validator(mode="after")

@@ -18,8 +18,13 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from rulec import push_diff
 from rulec.errors import RulecError
 
-RETRYABLE = {"ThrottlingException", "InternalServerError", "ServiceUnavailableException", "TooManyRequestsException",
-             "RequestLimitExceeded"}
+RETRYABLE = {
+    "ThrottlingException",
+    "InternalServerError",
+    "ServiceUnavailableException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+}
 FORWARD = ["aws:forward_to_sfe"]
 TMP_SUFFIX = "-rulec-tmp"
 
@@ -70,7 +75,8 @@ class Plan:
     @property
     def blocked(self) -> list[str]:
         return [f"{g.region}/{g.name}: {g.reason}" for g in self.groups if g.action == "blocked"] + [
-            f"{p.region}/{p.name}: {p.reason}" for p in self.policies if p.action == "blocked"]
+            f"{p.region}/{p.name}: {p.reason}" for p in self.policies if p.action == "blocked"
+        ]
 
     @property
     def changes(self) -> bool:
@@ -78,8 +84,16 @@ class Plan:
 
 
 class Pusher:
-    def __init__(self, profile: str | None = None, endpoint_url: str | None = None, log: Callable[[str], None] = lambda _: None,
-                 retries: int = 5, backoff: float = 0.5, poll: float = 2.0, wait_timeout: float = 600.0):
+    def __init__(
+        self,
+        profile: str | None = None,
+        endpoint_url: str | None = None,
+        log: Callable[[str], None] = lambda _: None,
+        retries: int = 5,
+        backoff: float = 0.5,
+        poll: float = 2.0,
+        wait_timeout: float = 600.0,
+    ):
         self.profile, self.endpoint_url, self.log = profile, endpoint_url, log
         self.retries, self.backoff, self.poll, self.wait_timeout = retries, backoff, poll, wait_timeout
         self._clients: dict[str, Any] = {}
@@ -104,13 +118,15 @@ class Pusher:
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
                 if code in RETRYABLE and attempt + 1 < self.retries:
-                    delay = self.backoff * 2 ** attempt
+                    delay = self.backoff * 2**attempt
                     self.log(f"  {operation}: {code}, retrying in {delay:.2f} s ({attempt + 1}/{self.retries - 1})")
                     time.sleep(delay)
                     continue
                 raise
             except NoCredentialsError:
-                raise RulecError("no AWS credentials found (environment, --profile, config files, instance role)") from None
+                raise RulecError(
+                    "no AWS credentials found (environment, --profile, config files, instance role)"
+                ) from None
             except BotoCoreError as exc:
                 raise PushError(f"{operation} in {region}: {exc}", self.done) from None
         raise AssertionError("unreachable")
@@ -144,10 +160,14 @@ class Pusher:
         need = push_diff.rules_needed(doc["RuleGroup"])
         if need > have or (doc["Capacity"] != have and replace):
             if not replace:
-                change.action, change.reason = "blocked", (
-                    f"needs {need} rules but was created with capacity {have}, which cannot be raised. Replace it: "
-                    f"create a new group, point the firewall policy at it, delete the old one; "
-                    f"`rulec push --replace --firewall-policy NAME` does exactly that")
+                change.action, change.reason = (
+                    "blocked",
+                    (
+                        f"needs {need} rules but was created with capacity {have}, which cannot be raised. Replace it: "
+                        f"create a new group, point the firewall policy at it, delete the old one; "
+                        f"`rulec push --replace --firewall-policy NAME` does exactly that"
+                    ),
+                )
             elif not firewall_policy:
                 change.action, change.reason = "blocked", "--replace needs --firewall-policy (the policy to repoint)"
             else:
@@ -165,11 +185,15 @@ class Pusher:
             raise PushError(_api(exc), self.done) from None
         body = remote["FirewallPolicy"]
         refs = {r["ResourceArn"].rpartition("/")[2] for r in body.get("StatefulRuleGroupReferences", [])}
-        change = PolicyChange(region, name, remote, [g for g in group_names if g not in refs],
-                              body.get("StatelessDefaultActions") != FORWARD
-                              or body.get("StatelessFragmentDefaultActions") != FORWARD)
+        change = PolicyChange(
+            region,
+            name,
+            remote,
+            [g for g in group_names if g not in refs],
+            body.get("StatelessDefaultActions") != FORWARD or body.get("StatelessFragmentDefaultActions") != FORWARD,
+        )
         if body.get("StatefulEngineOptions", {}).get("RuleOrder") == "STRICT_ORDER":
-            change.reason = ("uses STRICT_ORDER; rulec's groups use DEFAULT_ACTION_ORDER and the orders must match")
+            change.reason = "uses STRICT_ORDER; rulec's groups use DEFAULT_ACTION_ORDER and the orders must match"
         return change
 
     # -- acting --------------------------------------------------------------------------------
@@ -208,17 +232,26 @@ class Pusher:
         return response
 
     def _update(self, g: GroupChange, dry_run: bool = False) -> None:
-        params = {"RuleGroupName": g.name, "Type": "STATEFUL", "RuleGroup": g.request["RuleGroup"],
-                  "Description": g.request["Description"], "UpdateToken": g.remote["UpdateToken"]}
+        params = {
+            "RuleGroupName": g.name,
+            "Type": "STATEFUL",
+            "RuleGroup": g.request["RuleGroup"],
+            "Description": g.request["Description"],
+            "UpdateToken": g.remote["UpdateToken"],
+        }
         try:
             self.call(g.region, "update_rule_group", DryRun=dry_run, **params)
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "InvalidTokenException":
                 now = self.describe_group(g.region, g.name)
                 changed = push_diff.diff(g.remote, now).describe() if now else ["the group was deleted"]
-                raise PushError(f"{g.region}/{g.name} changed remotely since the plan was made; nothing was "
-                                f"overwritten. Remote changes:\n    " + "\n    ".join(changed or ["(metadata only)"])
-                                + "\n  Review them, then push again.", self.done) from None
+                raise PushError(
+                    f"{g.region}/{g.name} changed remotely since the plan was made; nothing was "
+                    f"overwritten. Remote changes:\n    "
+                    + "\n    ".join(changed or ["(metadata only)"])
+                    + "\n  Review them, then push again.",
+                    self.done,
+                ) from None
             raise PushError(_api(exc), self.done) from None
         if not dry_run:
             self._step(f"updated {g.region}/{g.name}")
@@ -249,12 +282,23 @@ class Pusher:
 
     def _policy_update(self, policy: PolicyChange, body: dict[str, Any], what: str) -> None:
         latest = self.call(policy.region, "describe_firewall_policy", FirewallPolicyName=policy.name)
-        if latest["UpdateToken"] != policy.remote["UpdateToken"] and latest["FirewallPolicy"] != policy.remote["FirewallPolicy"]:
-            raise PushError(f"firewall policy {policy.region}/{policy.name} changed remotely since the plan; "
-                            "nothing was overwritten, push again", self.done)
+        if (
+            latest["UpdateToken"] != policy.remote["UpdateToken"]
+            and latest["FirewallPolicy"] != policy.remote["FirewallPolicy"]
+        ):
+            raise PushError(
+                f"firewall policy {policy.region}/{policy.name} changed remotely since the plan; "
+                "nothing was overwritten, push again",
+                self.done,
+            )
         try:
-            response = self.call(policy.region, "update_firewall_policy", FirewallPolicyName=policy.name,
-                                 FirewallPolicy=body, UpdateToken=latest["UpdateToken"])
+            response = self.call(
+                policy.region,
+                "update_firewall_policy",
+                FirewallPolicyName=policy.name,
+                FirewallPolicy=body,
+                UpdateToken=latest["UpdateToken"],
+            )
         except ClientError as exc:
             raise PushError(_api(exc), self.done) from None
         policy.remote = {"FirewallPolicy": body, "UpdateToken": response["UpdateToken"]}
@@ -274,10 +318,13 @@ class Pusher:
             if name not in have:
                 arn = self.describe_group(policy.region, name)["RuleGroupResponse"]["RuleGroupArn"]
                 refs.append({"ResourceArn": arn})
-        body.update(StatefulRuleGroupReferences=refs, StatelessDefaultActions=FORWARD,
-                    StatelessFragmentDefaultActions=FORWARD)
-        what = ", ".join([f"references {n}" for n in policy.missing] + (["forwards to the stateful engine"]
-                                                                           if policy.forward else []))
+        body.update(
+            StatefulRuleGroupReferences=refs, StatelessDefaultActions=FORWARD, StatelessFragmentDefaultActions=FORWARD
+        )
+        what = ", ".join(
+            [f"references {n}" for n in policy.missing]
+            + (["forwards to the stateful engine"] if policy.forward else [])
+        )
         self._policy_update(policy, body, what)
 
     def wait_active(self, region: str, name: str) -> None:

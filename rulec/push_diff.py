@@ -20,8 +20,10 @@ def _sid_option(opt: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
 
 def _rule(rule: dict[str, Any]) -> tuple:
     h = rule.get("Header", {})
-    header = tuple((k, str(h.get(k, "")).upper() if h.get(k, "").lower() == "any" else h.get(k, ""))
-                   for k in ("Protocol", "Source", "SourcePort", "Direction", "Destination", "DestinationPort"))
+    header = tuple(
+        (k, str(h.get(k, "")).upper() if h.get(k, "").lower() == "any" else h.get(k, ""))
+        for k in ("Protocol", "Source", "SourcePort", "Direction", "Destination", "DestinationPort")
+    )
     return (rule.get("Action"), header, tuple(_sid_option(o) for o in rule.get("RuleOptions", [])))
 
 
@@ -41,8 +43,11 @@ def canonical(rule_group: dict[str, Any]) -> dict[str, Any]:
     }
     if "RulesSourceList" in source:
         rsl = source["RulesSourceList"]
-        out["list"] = (rsl.get("GeneratedRulesType"), tuple(sorted(rsl.get("TargetTypes", []))),
-                       tuple(sorted(rsl.get("Targets", []))))
+        out["list"] = (
+            rsl.get("GeneratedRulesType"),
+            tuple(sorted(rsl.get("TargetTypes", []))),
+            tuple(sorted(rsl.get("Targets", []))),
+        )
     if "StatefulRules" in source:
         out["rules"] = tuple(sorted((_rule(r) for r in source["StatefulRules"]), key=sid_of))
     for other in ("RulesString", "StatelessRulesAndCustomActions"):
@@ -63,8 +68,10 @@ def describe_rule(rule: tuple) -> str:
     action, header, _ = rule
     h = dict(header)
     arrow = "<>" if h["Direction"] == "ANY" else "->"
-    return (f"sid {sid_of(rule)}: {action} {h['Protocol']} {h['Source']} {h['SourcePort']} {arrow} "
-            f"{h['Destination']} {h['DestinationPort']}")
+    return (
+        f"sid {sid_of(rule)}: {action} {h['Protocol']} {h['Source']} {h['SourcePort']} {arrow} "
+        f"{h['Destination']} {h['DestinationPort']}"
+    )
 
 
 @dataclass
@@ -79,8 +86,14 @@ class Diff:
 
     @property
     def empty(self) -> bool:
-        return not (self.names_added or self.names_removed or self.rules_added or self.rules_removed
-                    or self.description or self.other)
+        return not (
+            self.names_added
+            or self.names_removed
+            or self.rules_added
+            or self.rules_removed
+            or self.description
+            or self.other
+        )
 
     def describe(self) -> list[str]:
         lines = [f"+ {n}" for n in self.names_added] + [f"- {n}" for n in self.names_removed]

@@ -68,17 +68,25 @@ def resolve(lp: LoadedPolicy, catalogs: Catalogs) -> list[ResolvedRegion]:
     known_regions = set(catalogs.region_names())
     for region, spec in lp.policy.regions.items():
         if region not in known_regions:
-            problems.append(Diagnostic(lp.doc.key_at("regions", region),
-                                       f"unknown region '{region}'; the catalogs know: {', '.join(sorted(known_regions))}"))
+            problems.append(
+                Diagnostic(
+                    lp.doc.key_at("regions", region),
+                    f"unknown region '{region}'; the catalogs know: {', '.join(sorted(known_regions))}",
+                )
+            )
             continue
         raw: list[tuple[str, Origin]] = []
-        scopes = ((("features",), lp.policy.features, ("allow",), lp.policy.allow),
-                  (("regions", region, "features"), spec.features, ("regions", region, "allow"), spec.allow))
+        scopes = (
+            (("features",), lp.policy.features, ("allow",), lp.policy.allow),
+            (("regions", region, "features"), spec.features, ("regions", region, "allow"), spec.allow),
+        )
         for fpath, features, apath, allow in scopes:
             for i, feature in enumerate(features):
                 pos = lp.doc.at(*fpath, i)
                 if feature not in known_features:
-                    problems.append(Diagnostic(pos, f"unknown feature '{feature}'; known: {', '.join(sorted(known_features))}"))
+                    problems.append(
+                        Diagnostic(pos, f"unknown feature '{feature}'; known: {', '.join(sorted(known_features))}")
+                    )
                     continue
                 try:
                     raw.extend(feature_targets(catalogs, region, feature, pos))
@@ -95,8 +103,11 @@ def resolve(lp: LoadedPolicy, catalogs: Catalogs) -> list[ResolvedRegion]:
 def feature_targets(catalogs: Catalogs, region: str, feature: str, pos: Position) -> list[tuple[str, Origin]]:
     spec = catalogs.features.features[feature]
     fdoc = catalogs.features_doc
-    out = [(t, Origin(pos, feature, e, fdoc.at("features", feature, "names", i)))
-           for i, e in enumerate(spec.names) for t in e.targets(region)]
+    out = [
+        (t, Origin(pos, feature, e, fdoc.at("features", feature, "names", i)))
+        for i, e in enumerate(spec.names)
+        for t in e.targets(region)
+    ]
     if not spec.facts:
         return out
     cat = catalogs.region(region)
@@ -105,10 +116,20 @@ def feature_targets(catalogs: Catalogs, region: str, feature: str, pos: Position
         entries = cat.facts.get(kind)
         if not entries:
             state = "a partial region" if cat.completeness == "partial" else "a complete region: fix the catalog"
-            raise RulecError([Diagnostic(pos, f"feature '{feature}' needs '{kind}', which the catalog has no "
-                                              f"entry for in {region} ({state}); allow the names yourself")])
-        out.extend((t, Origin(pos, feature, e, rdoc.at("facts", kind, i)))
-                   for i, e in enumerate(entries) for t in e.targets(region))
+            raise RulecError(
+                [
+                    Diagnostic(
+                        pos,
+                        f"feature '{feature}' needs '{kind}', which the catalog has no "
+                        f"entry for in {region} ({state}); allow the names yourself",
+                    )
+                ]
+            )
+        out.extend(
+            (t, Origin(pos, feature, e, rdoc.at("facts", kind, i)))
+            for i, e in enumerate(entries)
+            for t in e.targets(region)
+        )
     return out
 
 

@@ -13,8 +13,10 @@ from rulec import catalog, policy
 
 def generated() -> dict[str, bytes]:
     schemas = {"policy": policy.json_schema(), **catalog.schemas()}
-    return {f"{name}.schema.json": (json.dumps(s, indent=2, sort_keys=True) + "\n").encode()
-            for name, s in sorted(schemas.items())}
+    return {
+        f"{name}.schema.json": (json.dumps(s, indent=2, sort_keys=True) + "\n").encode()
+        for name, s in sorted(schemas.items())
+    }
 
 
 def main() -> None:

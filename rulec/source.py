@@ -60,8 +60,9 @@ class _Builder:
     def build(self, node: yaml.Node, path: Path_) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
-            raise error_at(_pos(self.file, node.start_mark),
-                           f"document expands to more than {MAX_NODES} values (alias bomb?)")
+            raise error_at(
+                _pos(self.file, node.start_mark), f"document expands to more than {MAX_NODES} values (alias bomb?)"
+            )
         self.doc.values[path] = _pos(self.file, node.start_mark)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
@@ -85,8 +86,11 @@ class _Builder:
             if isinstance(key, (bool, int, float)) or key is None:
                 key = key_node.value  # `on:`/`1:` keys are names here, not booleans or numbers
             if key in first:
-                raise error_at(kpos, f"duplicate key '{key}' (first defined at line {first[key].line});"
-                                     " YAML keeps only the last one, so remove one of them")
+                raise error_at(
+                    kpos,
+                    f"duplicate key '{key}' (first defined at line {first[key].line});"
+                    " YAML keeps only the last one, so remove one of them",
+                )
             first[key] = kpos
             self.doc.keys[path + (key,)] = kpos
             out[key] = self.build(value_node, path + (key,))

@@ -19,15 +19,41 @@ KIND_ORDER = list(typing.get_args(FactKind))
 
 
 def test_regions_present():
-    assert set(COMPLETE) == {"us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-west-1",
-                             "eu-west-2", "eu-west-3", "eu-central-1", "ap-south-1", "ap-southeast-1",
-                             "ap-southeast-2", "ap-northeast-1", "ap-northeast-2", "sa-east-1"}
+    assert set(COMPLETE) == {
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "ca-central-1",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "eu-central-1",
+        "ap-south-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "sa-east-1",
+    }
     assert set(REGIONS) - set(COMPLETE) == {"ap-southeast-3", "eu-north-1", "us-gov-west-1"}
 
 
 def test_features_present_and_sorted():
-    assert {"workspace", "hive-metastore", "artifacts", "logs", "system-tables", "datasets", "kinesis", "sts",
-            "pypi", "cran", "maven", "github"} <= set(FEATURES)
+    assert {
+        "workspace",
+        "hive-metastore",
+        "artifacts",
+        "logs",
+        "system-tables",
+        "datasets",
+        "kinesis",
+        "sts",
+        "pypi",
+        "cran",
+        "maven",
+        "github",
+    } <= set(FEATURES)
     assert list(FEATURES) == sorted(FEATURES)
     for name, f in FEATURES.items():
         labels = [e.label for e in f.names]
@@ -70,8 +96,11 @@ def test_no_catalog_entry_opens_all_of_s3_or_aws():
 
 
 def test_partial_region_features_fail_clearly():
-    with pytest.raises(RulecError, match="needs 'kinesis', which the catalog has no entry for in us-gov-west-1 "
-                                         r"\(a partial region\)"):
+    with pytest.raises(
+        RulecError,
+        match="needs 'kinesis', which the catalog has no entry for in us-gov-west-1 "
+        r"\(a partial region\)",
+    ):
         feature_targets(CATS, "us-gov-west-1", "kinesis", Position("p.yaml", 3, 4))
 
 
@@ -79,29 +108,53 @@ def resolved(feature, region):
     return [t for t, _ in feature_targets(CATS, region, feature, Position("test"))]
 
 
-@pytest.mark.parametrize("region, feature, expected", [
-    ("us-east-1", "workspace", ["nvirginia.cloud.databricks.com", "tunnel.us-east-1.cloud.databricks.com"]),
-    ("us-west-1", "workspace", ["oregon.cloud.databricks.com", "tunnel.cloud.databricks.com"]),
-    ("eu-west-1", "workspace", ["ireland.cloud.databricks.com", "tunnel.eu-west-1.cloud.databricks.com"]),
-    ("eu-west-1", "hive-metastore", ["md15cf9e1wmjgny.cxg30ia2wqgj.eu-west-1.rds.amazonaws.com"]),
-    ("us-east-2", "hive-metastore", ["md7wf1g369xf22.cluz8hwxjhb6.us-east-2.rds.amazonaws.com"]),
-    ("eu-west-1", "artifacts", ["databricks-prod-artifacts-eu-west-1.s3.amazonaws.com",
-                                "databricks-prod-artifacts-eu-west-1.s3.eu-west-1.amazonaws.com"]),
-    ("us-west-1", "artifacts", ["databricks-prod-artifacts-us-west-2.s3.amazonaws.com",
-                                "databricks-prod-artifacts-us-west-2.s3.us-west-2.amazonaws.com"]),
-    ("us-west-2", "artifacts", ["databricks-prod-artifacts-us-west-2.s3.amazonaws.com",
-                                "databricks-prod-artifacts-us-west-2.s3.us-west-2.amazonaws.com",
-                                "databricks-update-oregon.s3.amazonaws.com",
-                                "databricks-update-oregon.s3.us-west-2.amazonaws.com"]),
-    ("ap-southeast-3", "datasets", ["databricks-datasets-oregon.s3.amazonaws.com",
-                                    "databricks-datasets-oregon.s3.us-west-2.amazonaws.com"]),
-])
+@pytest.mark.parametrize(
+    "region, feature, expected",
+    [
+        ("us-east-1", "workspace", ["nvirginia.cloud.databricks.com", "tunnel.us-east-1.cloud.databricks.com"]),
+        ("us-west-1", "workspace", ["oregon.cloud.databricks.com", "tunnel.cloud.databricks.com"]),
+        ("eu-west-1", "workspace", ["ireland.cloud.databricks.com", "tunnel.eu-west-1.cloud.databricks.com"]),
+        ("eu-west-1", "hive-metastore", ["md15cf9e1wmjgny.cxg30ia2wqgj.eu-west-1.rds.amazonaws.com"]),
+        ("us-east-2", "hive-metastore", ["md7wf1g369xf22.cluz8hwxjhb6.us-east-2.rds.amazonaws.com"]),
+        (
+            "eu-west-1",
+            "artifacts",
+            [
+                "databricks-prod-artifacts-eu-west-1.s3.amazonaws.com",
+                "databricks-prod-artifacts-eu-west-1.s3.eu-west-1.amazonaws.com",
+            ],
+        ),
+        (
+            "us-west-1",
+            "artifacts",
+            [
+                "databricks-prod-artifacts-us-west-2.s3.amazonaws.com",
+                "databricks-prod-artifacts-us-west-2.s3.us-west-2.amazonaws.com",
+            ],
+        ),
+        (
+            "us-west-2",
+            "artifacts",
+            [
+                "databricks-prod-artifacts-us-west-2.s3.amazonaws.com",
+                "databricks-prod-artifacts-us-west-2.s3.us-west-2.amazonaws.com",
+                "databricks-update-oregon.s3.amazonaws.com",
+                "databricks-update-oregon.s3.us-west-2.amazonaws.com",
+            ],
+        ),
+        (
+            "ap-southeast-3",
+            "datasets",
+            ["databricks-datasets-oregon.s3.amazonaws.com", "databricks-datasets-oregon.s3.us-west-2.amazonaws.com"],
+        ),
+    ],
+)
 def test_golden_feature_resolution(region, feature, expected):
     assert resolved(feature, region) == expected
 
 
 def test_metastore_is_flagged_non_http():
-    (_, origin), = feature_targets(CATS, "eu-west-1", "hive-metastore", Position("t"))
+    ((_, origin),) = feature_targets(CATS, "eu-west-1", "hive-metastore", Position("t"))
     assert origin.entry.non_http and origin.entry.port == 3306
 
 
@@ -109,7 +162,10 @@ def test_ip_ranges_refresh_produces_a_reviewable_diff(tmp_path, cli):
     cats = tmp_path / "catalogs"
     shutil.copytree(default_root(), cats)
     (cats / "ip-ranges.yaml").unlink()
-    old, new = ROOT / "tests/data/databricks-ip-ranges-2026-02-13.json", ROOT / "tests/data/databricks-ip-ranges-2026-05-04.json"
+    old, new = (
+        ROOT / "tests/data/databricks-ip-ranges-2026-02-13.json",
+        ROOT / "tests/data/databricks-ip-ranges-2026-05-04.json",
+    )
     assert cli("catalog", "import-ip-ranges", old, "--catalogs", cats).exit_code == 0
     first = (cats / "ip-ranges.yaml").read_bytes()
     assert cli("catalog", "import-ip-ranges", new, "--catalogs", cats, "--check").exit_code == 1
@@ -124,7 +180,9 @@ def test_ip_ranges_refresh_produces_a_reviewable_diff(tmp_path, cli):
 
 def test_ip_ranges_bad_file(tmp_path):
     bad = tmp_path / "x.json"
-    bad.write_text('{"prefixes": [\n  {"platform": "aws", "type": "inbound", "region": "x", "ipv4Prefixes": ["1.2.3.4/8"]}]}')
+    bad.write_text(
+        '{"prefixes": [\n  {"platform": "aws", "type": "inbound", "region": "x", "ipv4Prefixes": ["1.2.3.4/8"]}]}'
+    )
     with pytest.raises(RulecError, match="'1.2.3.4/8' is not a CIDR block"):
         ipranges.import_file(bad, tmp_path)
     bad.write_text('{"prefixes": [')

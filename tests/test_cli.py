@@ -14,7 +14,9 @@ def test_build_writes_outputs_lock_and_figures(cli, write_policy, tmp_path):
     assert "Databricks-FQDNs: 4 rules, capacity 100 (computed, 96 spare)" in r.stdout
     doc = json.loads((tmp_path / "out/eu-west-1/Databricks-FQDNs.json").read_text())
     assert doc["RuleGroup"]["RulesSource"]["RulesSourceList"]["Targets"] == ["api.example.org"]
-    assert (tmp_path / "out/eu-west-1/Deny-Protocols.rules").read_text().endswith("drop ssh Any Any <> Any Any (sid:1;)\n")
+    assert (
+        (tmp_path / "out/eu-west-1/Deny-Protocols.rules").read_text().endswith("drop ssh Any Any <> Any Any (sid:1;)\n")
+    )
     assert json.loads((tmp_path / "policy.lock.json").read_text())["groups"]["Deny-Protocols"]["next_sid"] == 2
     again = cli("build", p, "-o", tmp_path / "out")
     assert "is up to date" in again.stdout
@@ -74,11 +76,14 @@ def test_output_is_byte_identical_across_runs(cli, tmp_path):
 
 def test_real_process_no_traceback_on_user_error(write_policy, tmp_path):
     p = write_policy("version: 1\nregions:\n  eu-west-1: {home_net: [10.0.0.1/8]}\n  eu-west-1: {}\n")
-    proc = subprocess.run([sys.executable, "-m", "rulec", "build", str(p), "-o", str(tmp_path / "o")],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "rulec", "build", str(p), "-o", str(tmp_path / "o")], capture_output=True, text=True
+    )
     assert proc.returncode == 2
-    assert proc.stderr == (f"{p}:4:3: duplicate key 'eu-west-1' (first defined at line 3); "
-                           "YAML keeps only the last one, so remove one of them\n")
+    assert proc.stderr == (
+        f"{p}:4:3: duplicate key 'eu-west-1' (first defined at line 3); "
+        "YAML keeps only the last one, so remove one of them\n"
+    )
     assert "Traceback" not in proc.stderr
 
 

@@ -5,8 +5,10 @@ from rulec.errors import RulecError
 from rulec.pipeline import plan
 
 
-@pytest.mark.parametrize("rules, capacity", [(1, 100), (66, 100), (67, 100), (68, 200), (10, 100), (1000, 1500),
-                                             (33_334, 50_000), (50_000, 50_000)])
+@pytest.mark.parametrize(
+    "rules, capacity",
+    [(1, 100), (66, 100), (67, 100), (68, 200), (10, 100), (1000, 1500), (33_334, 50_000), (50_000, 50_000)],
+)
 def test_auto_capacity(rules, capacity):
     assert auto_capacity(rules) == capacity
 
@@ -47,8 +49,10 @@ def test_explicit_capacity_below_need(write_policy):
     p = http_policy(write_policy, 100)
     with pytest.raises(RulecError) as info:
         plan(p)
-    assert str(info.value) == (f"{p}:3:45: capacity 100 of 'Fqdns' is below the 101 rules it needs in eu-west-1; "
-                               "set at least 101 (capacity cannot be raised after the group is created)")
+    assert str(info.value) == (
+        f"{p}:3:45: capacity 100 of 'Fqdns' is below the 101 rules it needs in eu-west-1; "
+        "set at least 101 (capacity cannot be raised after the group is created)"
+    )
 
 
 def test_99_http_names_fit_capacity_100(write_policy):
@@ -74,6 +78,8 @@ def test_fifty_thousand_rules_build_and_one_more_target_is_refused(write_policy)
     p.write_text(body + "      - one-more.example.org\n")
     with pytest.raises(RulecError) as info:
         build(p)
-    assert str(info.value) == (f"{p}:3:3: allowlist group 'Databricks-FQDNs' for eu-west-1 needs 50,002 rules, more "
-                               "than the 50,000 a stateful rule group can hold; remove at least 1 target or split "
-                               "the names")
+    assert str(info.value) == (
+        f"{p}:3:3: allowlist group 'Databricks-FQDNs' for eu-west-1 needs 50,002 rules, more "
+        "than the 50,000 a stateful rule group can hold; remove at least 1 target or split "
+        "the names"
+    )

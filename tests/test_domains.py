@@ -8,38 +8,44 @@ label = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
 names = st.lists(label, min_size=2, max_size=5).map(".".join).filter(lambda n: not n.split(".")[-1].isdigit())
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("API.Example.org.", "api.example.org"),
-    (".PyPI.org", ".pypi.org"),
-    ("bücher.de", "xn--bcher-kva.de"),
-    (".Bücher.de", ".xn--bcher-kva.de"),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("API.Example.org.", "api.example.org"),
+        (".PyPI.org", ".pypi.org"),
+        ("bücher.de", "xn--bcher-kva.de"),
+        (".Bücher.de", ".xn--bcher-kva.de"),
+    ],
+)
 def test_normalise(raw, expected):
     assert normalize(raw) == expected
 
 
-@pytest.mark.parametrize("raw, hint", [
-    ("*.example.com", "write '.example.com'"),
-    ("*", "'*' is not supported"),
-    ("https://files.example.com/x", "write 'files.example.com'"),
-    ("example.com/path", "write 'example.com'"),
-    ("example.com:443", "write 'example.com'"),
-    ("10.0.0.1", "IP address"),
-    ("[::1]", "IP address"),
-    ('ex"ample.com', "would break the generated Suricata rule"),
-    ("a;b.com", "would break"),
-    ("a b.com", "whitespace"),
-    (" a.com", "whitespace"),
-    ("a..com", "empty label"),
-    ("..com", "empty label"),
-    ("", "empty name"),
-    ("a" * 64 + ".com", "longer than 63"),
-    (".".join(["abcdefghi"] * 26), "longer than 253"),
-    ("under_score.com", "letters, digits and inner hyphens"),
-    ("-lead.com", "inner hyphens"),
-    ("x.*.com", "leading wildcard"),
-    (42, "expected a domain name as a string"),
-])
+@pytest.mark.parametrize(
+    "raw, hint",
+    [
+        ("*.example.com", "write '.example.com'"),
+        ("*", "'*' is not supported"),
+        ("https://files.example.com/x", "write 'files.example.com'"),
+        ("example.com/path", "write 'example.com'"),
+        ("example.com:443", "write 'example.com'"),
+        ("10.0.0.1", "IP address"),
+        ("[::1]", "IP address"),
+        ('ex"ample.com', "would break the generated Suricata rule"),
+        ("a;b.com", "would break"),
+        ("a b.com", "whitespace"),
+        (" a.com", "whitespace"),
+        ("a..com", "empty label"),
+        ("..com", "empty label"),
+        ("", "empty name"),
+        ("a" * 64 + ".com", "longer than 63"),
+        (".".join(["abcdefghi"] * 26), "longer than 253"),
+        ("under_score.com", "letters, digits and inner hyphens"),
+        ("-lead.com", "inner hyphens"),
+        ("x.*.com", "leading wildcard"),
+        (42, "expected a domain name as a string"),
+    ],
+)
 def test_rejected_with_a_hint(raw, hint):
     with pytest.raises(BadName, match=".*") as info:
         normalize(raw)

@@ -47,12 +47,15 @@ def test_explain_merged_names_and_exact_only(write_policy):
     assert http.verdict == "uninspected"
     (tls, _) = verdicts("v2.api.example.org", p)
     assert tls.verdict == "drop"
-    assert tls.notes == ["is below api.example.org, which is allowed exactly, not with its subdomains "
-                         "(write .api.example.org for those)"]
+    assert tls.notes == [
+        "is below api.example.org, which is allowed exactly, not with its subdomains (write .api.example.org for those)"
+    ]
 
 
 def test_explain_deny_protocol_wins(write_policy):
-    p = write_policy("version: 1\ndeny_protocols: [TLS]\nregions: {eu-west-1: {home_net: [10.0.0.0/16], allow: [a.example.org]}}\n")
+    p = write_policy(
+        "version: 1\ndeny_protocols: [TLS]\nregions: {eu-west-1: {home_net: [10.0.0.0/16], allow: [a.example.org]}}\n"
+    )
     tls, http = verdicts("a.example.org", p)
     assert (tls.verdict, tls.reason) == ("drop", "Deny-Protocols sid 1 drops every TLS flow")
     assert http.verdict == "pass"
@@ -72,8 +75,11 @@ def test_diff_policies_with_provenance(cli, tmp_path):
     new = tmp_path / "policy.yaml"
     shutil.copy(EXAMPLE, new)
     shutil.copy(EXAMPLE.with_name("policy.lock.json"), tmp_path / "policy.lock.json")
-    new.write_text(new.read_text().replace("[hive-metastore, pypi, cran]", "[hive-metastore, pypi, github]")
-                   .replace("[FTP, SSH, ICMP]", "[FTP, ICMP, UDP]"))
+    new.write_text(
+        new.read_text()
+        .replace("[hive-metastore, pypi, cran]", "[hive-metastore, pypi, github]")
+        .replace("[FTP, SSH, ICMP]", "[FTP, ICMP, UDP]")
+    )
     r = cli("diff", EXAMPLE, new)
     assert r.exit_code == 0
     out = r.stdout

@@ -28,11 +28,14 @@ def test_checks_have_stable_unique_codes_and_docs():
 def test_reference_example(write_policy):
     got = lines(EXAMPLE)
     assert got[0].startswith("6:1: RC007 info a domain list only sees TLS SNI and HTTP Host")
-    assert got[1].startswith("13:16: RC008 warning 'md15cf9e1wmjgny.cxg30ia2wqgj.eu-west-1.rds.amazonaws.com' serves "
-                             "port 3306")
-    assert got[1].endswith("(from feature 'hive-metastore': catalog entry "
-                           "md15cf9e1wmjgny.cxg30ia2wqgj.eu-west-1.rds.amazonaws.com:3306 at "
-                           "catalogs/regions/eu-west-1.yaml:17:7)")
+    assert got[1].startswith(
+        "13:16: RC008 warning 'md15cf9e1wmjgny.cxg30ia2wqgj.eu-west-1.rds.amazonaws.com' serves port 3306"
+    )
+    assert got[1].endswith(
+        "(from feature 'hive-metastore': catalog entry "
+        "md15cf9e1wmjgny.cxg30ia2wqgj.eu-west-1.rds.amazonaws.com:3306 at "
+        "catalogs/regions/eu-west-1.yaml:17:7)"
+    )
     assert len(got) == 2
 
 
@@ -74,8 +77,10 @@ def test_dangerous_names(write_policy):
     assert {c[1] for c in codes if c[0] in ("10:9:", "15:9:")} == {"RC004"}
     assert not any(c[1] == "RC007" for c in codes)  # TCP is denied, so nothing is left open
     s3 = next(g for g in got if g.startswith("7:9: RC001"))
-    assert s3 == ("7:9: RC001 error 's3.amazonaws.com' is an Amazon S3 endpoint shared by every account; allow your own "
-                  "buckets by name (<bucket>.s3.eu-west-1.amazonaws.com)")
+    assert s3 == (
+        "7:9: RC001 error 's3.amazonaws.com' is an Amazon S3 endpoint shared by every account; allow your own "
+        "buckets by name (<bucket>.s3.eu-west-1.amazonaws.com)"
+    )
     wildcard = next(g for g in got if g.startswith("8:9: RC001"))
     assert wildcard.startswith("8:9: RC001 error '.amazonaws.com' matches s3.amazonaws.com, an Amazon S3 endpoint")
 
@@ -84,8 +89,10 @@ def test_stale_catalog_entries_point_at_the_feature(write_policy):
     p = write_policy("version: 1\nregions:\n  eu-west-1: {home_net: [10.0.0.0/16], features: [cran]}\n")
     later = datetime.date(2026, 11, 28) + datetime.timedelta(days=400)
     (stale,) = [g for g in lines(p, today=later) if "RC005" in g]
-    assert stale.startswith("3:51: RC005 warning '.cran.r-project.org' comes from a catalog entry last reviewed on "
-                            "2026-11-28 (over 365 days ago)")
+    assert stale.startswith(
+        "3:51: RC005 warning '.cran.r-project.org' comes from a catalog entry last reviewed on "
+        "2026-11-28 (over 365 days ago)"
+    )
     assert "catalog entry .cran.r-project.org at catalogs/features.yaml" in stale
     assert not [g for g in lines(p, today=datetime.date(2026, 12, 1)) if "RC005" in g]
 
@@ -104,14 +111,23 @@ def test_capacity_pool(write_policy):
 def test_cli_formats_and_exit_codes(cli, write_policy):
     p = write_policy("version: 1\nregions:\n  eu-west-1: {home_net: [10.0.0.0/16], allow: [.amazonaws.com]}\n")
     r = cli("lint", p)
-    assert r.exit_code == 1 and f"{p}:3:48: RC001 error '.amazonaws.com' matches s3.amazonaws.com, an Amazon S3" in r.stdout
+    assert (
+        r.exit_code == 1
+        and f"{p}:3:48: RC001 error '.amazonaws.com' matches s3.amazonaws.com, an Amazon S3" in r.stdout
+    )
     assert r.stdout.rstrip().endswith("1 error, 0 warnings, 1 info")
     assert cli("lint", EXAMPLE).exit_code == 0
     assert cli("lint", EXAMPLE, "--fail-on", "warning").exit_code == 1
     assert cli("lint", p, "--fail-on", "never").exit_code == 0
     data = json.loads(cli("lint", p, "--format", "json").stdout)
-    assert data[1] == {"file": str(p), "line": 3, "column": 48, "code": "RC001", "severity": "error",
-                       "message": data[1]["message"]}
+    assert data[1] == {
+        "file": str(p),
+        "line": 3,
+        "column": 48,
+        "code": "RC001",
+        "severity": "error",
+        "message": data[1]["message"],
+    }
     sarif = json.loads(cli("lint", p, "--format", "sarif").stdout)
     run = sarif["runs"][0]
     assert sarif["version"] == "2.1.0" and run["tool"]["driver"]["name"] == "rulec"
@@ -122,9 +138,25 @@ def test_cli_formats_and_exit_codes(cli, write_policy):
     assert cli("lint", p, "--format", "xml").exit_code == 2
 
 
-@pytest.mark.parametrize("feature", ["workspace", "artifacts", "logs", "system-tables", "datasets", "kinesis", "sts",
-                                     "pypi", "cran", "maven", "github"])
+@pytest.mark.parametrize(
+    "feature",
+    [
+        "workspace",
+        "artifacts",
+        "logs",
+        "system-tables",
+        "datasets",
+        "kinesis",
+        "sts",
+        "pypi",
+        "cran",
+        "maven",
+        "github",
+    ],
+)
 def test_catalog_features_are_lint_clean(write_policy, feature):
-    p = write_policy(f"version: 1\ndeny_protocols: [UDP]\nregions:\n  us-east-1: {{home_net: [10.0.0.0/16], "
-                     f"features: [{feature}]}}\n")
+    p = write_policy(
+        f"version: 1\ndeny_protocols: [UDP]\nregions:\n  us-east-1: {{home_net: [10.0.0.0/16], "
+        f"features: [{feature}]}}\n"
+    )
     assert [g for g in lines(p) if " error " in g or " warning " in g] == []

@@ -7,8 +7,11 @@ from hypothesis import strategies as st
 from rulec.errors import RulecError
 from rulec.lock import Lock, assign, dump_lock, lock_path, parse_lock
 
-keys = st.lists(st.sampled_from([f"deny-protocol:{p}" for p in ("FTP", "SSH", "ICMP", "TCP", "UDP", "SMB", "DNS")]),
-                unique=True, max_size=7)
+keys = st.lists(
+    st.sampled_from([f"deny-protocol:{p}" for p in ("FTP", "SSH", "ICMP", "TCP", "UDP", "SMB", "DNS")]),
+    unique=True,
+    max_size=7,
+)
 
 
 @given(st.lists(keys, min_size=1, max_size=8))
@@ -49,14 +52,23 @@ def test_lock_path():
     assert lock_path(Path("a/p.yml")) == Path("a/p.lock.json")
 
 
-@pytest.mark.parametrize("raw, message", [
-    (b"{", "lock:1:2: lock file is not valid JSON"),
-    (b'{"version": 1}', "lock file is damaged"),
-    (json.dumps({"version": 1, "groups": {"G": {"next_sid": 2, "sids": {"a": 1, "b": 1}}}}).encode(),
-     "duplicate or invalid SIDs"),
-    (json.dumps({"version": 1, "groups": {"G": {"next_sid": 2, "sids": {"a": 1}, "retired": {"b": 5}}}}).encode(),
-     "duplicate or invalid SIDs"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        (b"{", "lock:1:2: lock file is not valid JSON"),
+        (b'{"version": 1}', "lock file is damaged"),
+        (
+            json.dumps({"version": 1, "groups": {"G": {"next_sid": 2, "sids": {"a": 1, "b": 1}}}}).encode(),
+            "duplicate or invalid SIDs",
+        ),
+        (
+            json.dumps(
+                {"version": 1, "groups": {"G": {"next_sid": 2, "sids": {"a": 1}, "retired": {"b": 5}}}}
+            ).encode(),
+            "duplicate or invalid SIDs",
+        ),
+    ],
+)
 def test_damaged_lock(raw, message):
     with pytest.raises(RulecError, match=message):
         parse_lock(raw, "lock")

@@ -60,25 +60,35 @@ def test_every_problem_is_reported_with_its_position(write_policy):
     assert got[3] == f"{f}:5:32: unknown key 'capcity'"
     assert got[4].startswith(f"{f}:6:9: allow.0: '*.example.com': '*' is not supported; write '.example.com'")
     assert got[5].endswith("is a URL; domain lists match host names only: write 'x.org'")
-    assert got[6] == (f"{f}:9:16: regions.eu-west-1.home_net.0: '10.173.0.1/16' has host bits set; "
-                      "did you mean '10.173.0.0/16'?")
+    assert got[6] == (
+        f"{f}:9:16: regions.eu-west-1.home_net.0: '10.173.0.1/16' has host bits set; did you mean '10.173.0.0/16'?"
+    )
     assert got[7].startswith(f"{f}:9:31: regions.eu-west-1.home_net.1: '300.0.0.0/8' is not a CIDR")
     assert got[8] == f"{f}:10:14: missing required key 'home_net'"
     assert len(got) == 9
 
 
-@pytest.mark.parametrize("body, message", [
-    ("version: 2\nregions: {eu-west-1: {home_net: [10.0.0.0/8]}}\n", "version: Input should be 1"),
-    ("version: 1\nregions: {}\n", "regions: Dictionary should have at least 1 item"),
-    ("version: 1\nregions: {eu-west-1: {home_net: []}}\n", "home_net: List should have at least 1 item"),
-    ("version: 1\nregions: {EU: {home_net: [10.0.0.0/8]}}\n", "String should match pattern"),
-    ("version: 1\ntarget_types: [TLS_SNI, TLS_SNI]\nregions: {eu-west-1: {home_net: [10.0.0.0/8]}}\n",
-     "target_types lists TLS_SNI twice"),
-    ("version: 1\ngroups: {allowlist: {name: A}, deny: {name: a}}\nregions: {eu-west-1: {home_net: [10.0.0.0/8]}}\n",
-     "allowlist and deny groups share the name 'a'"),
-    ("version: 1\ngroups: {allowlist: {name: A, capacity: '100'}}\nregions: {eu-west-1: {home_net: [10.0.0.0/8]}}\n",
-     "capacity: Input should be a valid integer"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("version: 2\nregions: {eu-west-1: {home_net: [10.0.0.0/8]}}\n", "version: Input should be 1"),
+        ("version: 1\nregions: {}\n", "regions: Dictionary should have at least 1 item"),
+        ("version: 1\nregions: {eu-west-1: {home_net: []}}\n", "home_net: List should have at least 1 item"),
+        ("version: 1\nregions: {EU: {home_net: [10.0.0.0/8]}}\n", "String should match pattern"),
+        (
+            "version: 1\ntarget_types: [TLS_SNI, TLS_SNI]\nregions: {eu-west-1: {home_net: [10.0.0.0/8]}}\n",
+            "target_types lists TLS_SNI twice",
+        ),
+        (
+            "version: 1\ngroups: {allowlist: {name: A}, deny: {name: a}}\nregions: {eu-west-1: {home_net: [10.0.0.0/8]}}\n",
+            "allowlist and deny groups share the name 'a'",
+        ),
+        (
+            "version: 1\ngroups: {allowlist: {name: A, capacity: '100'}}\nregions: {eu-west-1: {home_net: [10.0.0.0/8]}}\n",
+            "capacity: Input should be a valid integer",
+        ),
+    ],
+)
 def test_invalid_policies(write_policy, body, message):
     got = errors(write_policy(body))
     assert any(message in g for g in got), got

@@ -39,8 +39,11 @@ def test_create_then_nothing_to_do(emulator, example):
     remote = client(emulator).describe_rule_group(RuleGroupName="Databricks-FQDNs", Type="STATEFUL")
     assert remote["RuleGroupResponse"]["Capacity"] == 100
     assert set(remote["RuleGroup"]["RulesSource"]["RulesSourceList"]["Targets"]) == {
-        "md15cf9e1wmjgny.cxg30ia2wqgj.eu-west-1.rds.amazonaws.com", ".pypi.org", ".pythonhosted.org",
-        ".cran.r-project.org"}
+        "md15cf9e1wmjgny.cxg30ia2wqgj.eu-west-1.rds.amazonaws.com",
+        ".pypi.org",
+        ".pythonhosted.org",
+        ".cran.r-project.org",
+    }
     writes = len(emulator.emulator.writes())
     p2, _ = pusher(emulator)
     plan = p2.plan(requests_for(example), None, False)
@@ -68,8 +71,12 @@ def test_update_changes_exactly_what_the_policy_changed(emulator, example):
     plan = p.plan(requests_for(example), None, False)
     allow, deny = plan.groups
     assert (allow.action, deny.action) == ("update", "none")
-    assert allow.diff.describe() == ["+ .github.com", "+ raw.githubusercontent.com", "+ release-assets.githubusercontent.com",
-                                     "- .cran.r-project.org"]
+    assert allow.diff.describe() == [
+        "+ .github.com",
+        "+ raw.githubusercontent.com",
+        "+ release-assets.githubusercontent.com",
+        "- .cran.r-project.org",
+    ]
     p.apply(plan)
     assert emulator.emulator.writes()[before:] == [("eu-west-1", "UpdateRuleGroup")]
     assert log == ["  updated eu-west-1/Databricks-FQDNs"]
@@ -79,15 +86,26 @@ def test_capacity_too_small_blocks_before_any_write_then_replace(emulator, examp
     p, _ = pusher(emulator)
     p.apply(p.plan(requests_for(example), None, False))
     fw = client(emulator)
-    arns = [fw.describe_rule_group(RuleGroupName=n, Type="STATEFUL")["RuleGroupResponse"]["RuleGroupArn"]
-            for n in ("Databricks-FQDNs", "Deny-Protocols")]
-    fw.create_firewall_policy(FirewallPolicyName="fw", FirewallPolicy={
-        "StatelessDefaultActions": ["aws:forward_to_sfe"], "StatelessFragmentDefaultActions": ["aws:forward_to_sfe"],
-        "StatefulRuleGroupReferences": [{"ResourceArn": a} for a in arns]})
+    arns = [
+        fw.describe_rule_group(RuleGroupName=n, Type="STATEFUL")["RuleGroupResponse"]["RuleGroupArn"]
+        for n in ("Databricks-FQDNs", "Deny-Protocols")
+    ]
+    fw.create_firewall_policy(
+        FirewallPolicyName="fw",
+        FirewallPolicy={
+            "StatelessDefaultActions": ["aws:forward_to_sfe"],
+            "StatelessFragmentDefaultActions": ["aws:forward_to_sfe"],
+            "StatefulRuleGroupReferences": [{"ResourceArn": a} for a in arns],
+        },
+    )
     names = ", ".join(f"h{i}.example.org" for i in range(60))
-    example.write_text(example.read_text().replace("capacity: 100}\n  deny", "capacity: 500}\n  deny")
-                       .replace("features: [hive-metastore, pypi, cran]",
-                                f"features: [hive-metastore, pypi, cran]\n    allow: [{names}]"))
+    example.write_text(
+        example.read_text()
+        .replace("capacity: 100}\n  deny", "capacity: 500}\n  deny")
+        .replace(
+            "features: [hive-metastore, pypi, cran]", f"features: [hive-metastore, pypi, cran]\n    allow: [{names}]"
+        )
+    )
     before = len(emulator.emulator.writes())
     p, _ = pusher(emulator)
     plan = p.plan(requests_for(example), None, False)
@@ -101,8 +119,10 @@ def test_capacity_too_small_blocks_before_any_write_then_replace(emulator, examp
     p.apply(plan)
     remote = fw.describe_rule_group(RuleGroupName="Databricks-FQDNs", Type="STATEFUL")
     assert remote["RuleGroupResponse"]["Capacity"] == 500
-    refs = [r["ResourceArn"] for r in fw.describe_firewall_policy(FirewallPolicyName="fw")["FirewallPolicy"][
-        "StatefulRuleGroupReferences"]]
+    refs = [
+        r["ResourceArn"]
+        for r in fw.describe_firewall_policy(FirewallPolicyName="fw")["FirewallPolicy"]["StatefulRuleGroupReferences"]
+    ]
     assert sorted(r.rpartition("/")[2] for r in refs) == ["Databricks-FQDNs", "Deny-Protocols"]
     assert [g["Name"] for g in fw.list_rule_groups()["RuleGroups"]] == ["Databricks-FQDNs", "Deny-Protocols"]
     assert log[0] == "  created eu-west-1/Databricks-FQDNs-rulec-tmp (capacity 500)"
@@ -156,10 +176,16 @@ def test_waits_for_active(aws_env, example):
 
 
 def test_firewall_policy_strict_order_is_refused(emulator, example):
-    client(emulator).create_firewall_policy(FirewallPolicyName="strict", FirewallPolicy={
-        "StatelessDefaultActions": ["aws:forward_to_sfe"], "StatelessFragmentDefaultActions": ["aws:forward_to_sfe"],
-        "StatefulEngineOptions": {"RuleOrder": "STRICT_ORDER"}})
+    client(emulator).create_firewall_policy(
+        FirewallPolicyName="strict",
+        FirewallPolicy={
+            "StatelessDefaultActions": ["aws:forward_to_sfe"],
+            "StatelessFragmentDefaultActions": ["aws:forward_to_sfe"],
+            "StatefulEngineOptions": {"RuleOrder": "STRICT_ORDER"},
+        },
+    )
     p, _ = pusher(emulator)
     plan = p.plan(requests_for(example), "strict", False)
-    assert plan.blocked == ["eu-west-1/strict: uses STRICT_ORDER; rulec's groups use DEFAULT_ACTION_ORDER and the "
-                            "orders must match"]
+    assert plan.blocked == [
+        "eu-west-1/strict: uses STRICT_ORDER; rulec's groups use DEFAULT_ACTION_ORDER and the orders must match"
+    ]

@@ -44,14 +44,18 @@ def test_plan_apply_and_idempotence(cli, emulator, example):
 
 def test_firewall_policy_is_wired_up(cli, emulator, example):
     fw = boto3.client("network-firewall", region_name="eu-west-1", endpoint_url=emulator.url)
-    fw.create_firewall_policy(FirewallPolicyName="inspection", FirewallPolicy={
-        "StatelessDefaultActions": ["aws:pass"], "StatelessFragmentDefaultActions": ["aws:pass"]})
+    fw.create_firewall_policy(
+        FirewallPolicyName="inspection",
+        FirewallPolicy={"StatelessDefaultActions": ["aws:pass"], "StatelessFragmentDefaultActions": ["aws:pass"]},
+    )
     r = cli("push", example, "--endpoint-url", emulator.url, "--firewall-policy", "inspection", "--yes")
     assert r.exit_code == 0, r.output
     body = fw.describe_firewall_policy(FirewallPolicyName="inspection")["FirewallPolicy"]
     assert body["StatelessDefaultActions"] == ["aws:forward_to_sfe"]
     assert sorted(ref["ResourceArn"].rpartition("/")[2] for ref in body["StatefulRuleGroupReferences"]) == [
-        "Databricks-FQDNs", "Deny-Protocols"]
+        "Databricks-FQDNs",
+        "Deny-Protocols",
+    ]
     r = cli("push", example, "--endpoint-url", emulator.url, "--firewall-policy", "missing", "--yes")
     assert r.exit_code == 1 and "firewall policy 'missing' does not exist in eu-west-1" in r.stdout
 
@@ -91,8 +95,10 @@ def test_push_over_smithy_rpc_v2_cbor(emulator, example, tmp_path, monkeypatch, 
     (dest / "service-2.json").write_text(json.dumps(model))
     shutil.copy(src.with_name("endpoint-rule-set-1.json.gz"), dest)
     monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path / "models"))
-    assert boto3.session.Session().client("network-firewall", region_name="eu-west-1").meta.service_model.protocol \
+    assert (
+        boto3.session.Session().client("network-firewall", region_name="eu-west-1").meta.service_model.protocol
         == "smithy-rpc-v2-cbor"
+    )
     r = cli("push", example, "--endpoint-url", emulator.url, "--yes")
     assert r.exit_code == 0, r.output
     assert "created eu-west-1/Databricks-FQDNs" in r.stdout
@@ -103,8 +109,13 @@ def test_emulator_starts_from_the_command_line(tmp_path, example):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "tests.emulator", "--port", str(port), "--updating-describes", "0"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.emulator", "--port", str(port), "--updating-describes", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         assert proc.stdout.readline().startswith(f"Network Firewall emulator on http://127.0.0.1:{port}")
         for _ in range(100):
@@ -113,9 +124,27 @@ def test_emulator_starts_from_the_command_line(tmp_path, example):
                 break
             except OSError:
                 time.sleep(0.05)
-        env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_EC2_METADATA_DISABLED": "true"}
-        run = subprocess.run([sys.executable, "-m", "rulec", "push", str(example), "--endpoint-url",
-                              f"http://127.0.0.1:{port}", "--yes"], capture_output=True, text=True, env=env)
+        env = {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": "x",
+            "AWS_SECRET_ACCESS_KEY": "x",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "rulec",
+                "push",
+                str(example),
+                "--endpoint-url",
+                f"http://127.0.0.1:{port}",
+                "--yes",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         assert run.returncode == 0, run.stderr
         assert "created eu-west-1/Databricks-FQDNs" in run.stdout
     finally:

@@ -23,13 +23,21 @@ def test_declaration_order_and_collapse(write_policy):
     """)
     (r,) = run(p)
     assert [t.name for t in r.targets] == [
-        ".pypi.org", ".pythonhosted.org", ".example.com",
-        "md15cf9e1wmjgny.cxg30ia2wqgj.eu-west-1.rds.amazonaws.com", "api.example.org"]
+        ".pypi.org",
+        ".pythonhosted.org",
+        ".example.com",
+        "md15cf9e1wmjgny.cxg30ia2wqgj.eu-west-1.rds.amazonaws.com",
+        "api.example.org",
+    ]
     reasons = sorted((c.name, c.reason) for c in r.collapsed)
     assert reasons == [
-        (".pypi.org", "duplicate"), (".pythonhosted.org", "duplicate"),
-        (".sub.example.com", "covered by .example.com"), ("api.example.com", "covered by .example.com"),
-        ("files.pythonhosted.org", "covered by .pythonhosted.org"), ("pypi.org", "covered by .pypi.org")]
+        (".pypi.org", "duplicate"),
+        (".pythonhosted.org", "duplicate"),
+        (".sub.example.com", "covered by .example.com"),
+        ("api.example.com", "covered by .example.com"),
+        ("files.pythonhosted.org", "covered by .pythonhosted.org"),
+        ("pypi.org", "covered by .pypi.org"),
+    ]
     # the surviving target remembers everything that brought it in
     example = next(t for t in r.targets if t.name == ".example.com")
     assert len(example.origins) == 3
@@ -60,8 +68,10 @@ def test_partial_region_missing_fact(write_policy):
     """)
     with pytest.raises(RulecError) as info:
         run(p)
-    assert str(info.value) == (f"{p}:3:57: feature 'workspace' needs 'webapp', which the catalog has no entry "
-                               "for in eu-north-1 (a partial region); allow the names yourself")
+    assert str(info.value) == (
+        f"{p}:3:57: feature 'workspace' needs 'webapp', which the catalog has no entry "
+        "for in eu-north-1 (a partial region); allow the names yourself"
+    )
 
 
 def test_buckets_become_virtual_hosted_names_never_bare_s3(write_policy):
@@ -72,7 +82,9 @@ def test_buckets_become_virtual_hosted_names_never_bare_s3(write_policy):
     """)
     (r,) = run(p)
     names = [t.name for t in r.targets]
-    assert names == ["databricks-prod-artifacts-us-west-2.s3.amazonaws.com",
-                     "databricks-prod-artifacts-us-west-2.s3.us-west-2.amazonaws.com",
-                     "databricks-prod-storage-oregon.s3.amazonaws.com",
-                     "databricks-prod-storage-oregon.s3.us-west-2.amazonaws.com"]
+    assert names == [
+        "databricks-prod-artifacts-us-west-2.s3.amazonaws.com",
+        "databricks-prod-artifacts-us-west-2.s3.us-west-2.amazonaws.com",
+        "databricks-prod-storage-oregon.s3.amazonaws.com",
+        "databricks-prod-storage-oregon.s3.us-west-2.amazonaws.com",
+    ]

@@ -38,12 +38,14 @@ def test_request_schema_catches_what_botocore_leaves_to_the_server():
     validator = RequestValidator()
     good = json.loads((EXAMPLE.parent / "out" / "eu-west-1" / "Deny-Protocols.json").read_text())
     validator.check(good, "x")
-    for mutate in (lambda d: d.update(RuleGroupName="bad_name"),
-                   lambda d: d.update(Capacity=50_001),
-                   lambda d: d["RuleGroup"]["RulesSource"]["StatefulRules"][0].update(Action="DENY"),
-                   lambda d: d["RuleGroup"]["RulesSource"]["StatefulRules"][0]["Header"].update(Direction="BOTH"),
-                   lambda d: d["RuleGroup"]["RulesSource"]["StatefulRules"][0].update(RuleOptions=[{"Keyword": "msg"}]),
-                   lambda d: d["RuleGroup"]["RuleVariables"]["IPSets"].update({"1BAD": {"Definition": ["10.0.0.0/8"]}})):
+    for mutate in (
+        lambda d: d.update(RuleGroupName="bad_name"),
+        lambda d: d.update(Capacity=50_001),
+        lambda d: d["RuleGroup"]["RulesSource"]["StatefulRules"][0].update(Action="DENY"),
+        lambda d: d["RuleGroup"]["RulesSource"]["StatefulRules"][0]["Header"].update(Direction="BOTH"),
+        lambda d: d["RuleGroup"]["RulesSource"]["StatefulRules"][0].update(RuleOptions=[{"Keyword": "msg"}]),
+        lambda d: d["RuleGroup"]["RuleVariables"]["IPSets"].update({"1BAD": {"Definition": ["10.0.0.0/8"]}}),
+    ):
         doc = json.loads(json.dumps(good))
         mutate(doc)
         with pytest.raises(RulecError, match="fails the CreateRuleGroup schema"):

@@ -21,7 +21,8 @@ def test_positions_of_values_and_keys():
 def test_duplicate_key_points_at_the_second_and_names_the_first():
     assert err(b"regions: {}\nversion: 1\nregions: {}\n") == (
         "p.yaml:3:1: duplicate key 'regions' (first defined at line 1); YAML keeps only the last one, "
-        "so remove one of them")
+        "so remove one of them"
+    )
 
 
 def test_syntax_error_has_position():
@@ -38,14 +39,17 @@ def test_alias_bomb_is_refused():
     assert f"more than {MAX_NODES} values (alias bomb?)" in message
 
 
-@pytest.mark.parametrize("raw, expected", [
-    (b"", "p.yaml:1:1: file is empty"),
-    (b"# only a comment\n\n", "p.yaml:1:1: file is empty"),
-    (b"a: 1\nb: \xff\n", "p.yaml:2:4: file is not valid UTF-8"),
-    (b"- 1\n- 2\n", "p.yaml:1:1: expected a YAML mapping"),
-    (b"a: 1\n---\nb: 2\n", "p.yaml:1:1: expected exactly one YAML document"),
-    (b"a: &x {b: 1}\nc:\n  <<: *x\n", "p.yaml:3:3: merge keys (<<) are not supported"),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (b"", "p.yaml:1:1: file is empty"),
+        (b"# only a comment\n\n", "p.yaml:1:1: file is empty"),
+        (b"a: 1\nb: \xff\n", "p.yaml:2:4: file is not valid UTF-8"),
+        (b"- 1\n- 2\n", "p.yaml:1:1: expected a YAML mapping"),
+        (b"a: 1\n---\nb: 2\n", "p.yaml:1:1: expected exactly one YAML document"),
+        (b"a: &x {b: 1}\nc:\n  <<: *x\n", "p.yaml:3:3: merge keys (<<) are not supported"),
+    ],
+)
 def test_bad_files(raw, expected):
     assert err(raw).startswith(expected)
 

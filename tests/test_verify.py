@@ -29,8 +29,14 @@ def test_reference_example_on_suricata():
     assert not v["tls", "pypi.org", 443, None].dropped and v["tls", "pypi.org", 443, None].app_proto == "tls"
     assert not v["http", "cran.r-project.org", 80, None].dropped
     # look-alikes and exfiltration targets drop, by the group's default drop (sid 9 TLS, sid 10 HTTP)
-    for host in ("evilpypi.org", "pypi.org.attacker.example", "google.com", "s3.amazonaws.com",
-                 "exfil-bucket-rulec.s3.amazonaws.com", "exfil-bucket-rulec.s3.eu-west-1.amazonaws.com"):
+    for host in (
+        "evilpypi.org",
+        "pypi.org.attacker.example",
+        "google.com",
+        "s3.amazonaws.com",
+        "exfil-bucket-rulec.s3.amazonaws.com",
+        "exfil-bucket-rulec.s3.eu-west-1.amazonaws.com",
+    ):
         assert v["tls", host, 443, None].dropped, host
         assert (v["tls", host, 443, None].by.group, v["tls", host, 443, None].by.sid) == ("Databricks-FQDNs", 9)
         assert v["http", host, 80, None].by.sid == 10
@@ -55,8 +61,15 @@ def test_a_wildcard_over_aws_opens_s3_and_verify_fails(write_policy, cli):
             allow: [.amazonaws.com, api.example.org]
     """)
     failed = {(f.probe.kind, f.probe.host) for f in report_for(p).failures}
-    assert failed == {(kind, host) for kind in ("tls", "http") for host in (
-        "s3.amazonaws.com", "exfil-bucket-rulec.s3.amazonaws.com", "exfil-bucket-rulec.s3.eu-west-1.amazonaws.com")}
+    assert failed == {
+        (kind, host)
+        for kind in ("tls", "http")
+        for host in (
+            "s3.amazonaws.com",
+            "exfil-bucket-rulec.s3.amazonaws.com",
+            "exfil-bucket-rulec.s3.eu-west-1.amazonaws.com",
+        )
+    }
     r = cli("verify", p)
     assert r.exit_code == 1
     assert "FAIL  pass     drop    tls   s3.amazonaws.com:443" in r.stdout
@@ -93,7 +106,10 @@ def test_user_probes_from_policy_and_file(write_policy, tmp_path, cli):
     (region,) = json.loads(r.stdout)
     user = [x for x in region["probes"] if x["why"].startswith("user probe")]
     assert [(x["kind"], x["host"], x["port"], x["ok"]) for x in user] == [
-        ("tls", "api.example.org", 443, True), ("tcp", None, 22, False), ("http", "api.example.org", 80, True)]
+        ("tls", "api.example.org", 443, True),
+        ("tcp", None, 22, False),
+        ("http", "api.example.org", 80, True),
+    ]
     assert user[1]["why"] == f"user probe at {p}:7:7"
     assert user[2]["why"] == f"user probe at {probes}:2:5"
 
@@ -110,8 +126,9 @@ def test_bad_probe_file(write_policy, tmp_path, cli):
 
 def test_missing_suricata_is_a_clear_error(tmp_path):
     env = {**os.environ, "PATH": str(Path(sys.executable).parent)}
-    proc = subprocess.run([sys.executable, "-m", "rulec", "verify", str(EXAMPLE)], capture_output=True, text=True,
-                          env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "rulec", "verify", str(EXAMPLE)], capture_output=True, text=True, env=env
+    )
     assert proc.returncode == 2
     assert proc.stderr.startswith("rulec: Suricata is not installed")
     assert "Traceback" not in proc.stderr

@@ -14,9 +14,14 @@ from rulec.resolve import Origin
 # wildcard that matches any of these, lets data leave to buckets the organisation does not own.
 _FOREIGN = "rulec-foreign-bucket"
 STORAGE_PROBES = {
-    "Amazon S3": ("s3.amazonaws.com", f"{_FOREIGN}.s3.amazonaws.com", "s3.{region}.amazonaws.com",
-                  f"{_FOREIGN}.s3.{{region}}.amazonaws.com", f"{_FOREIGN}.s3-accesspoint.{{region}}.amazonaws.com",
-                  f"{_FOREIGN}.s3.dualstack.{{region}}.amazonaws.com"),
+    "Amazon S3": (
+        "s3.amazonaws.com",
+        f"{_FOREIGN}.s3.amazonaws.com",
+        "s3.{region}.amazonaws.com",
+        f"{_FOREIGN}.s3.{{region}}.amazonaws.com",
+        f"{_FOREIGN}.s3-accesspoint.{{region}}.amazonaws.com",
+        f"{_FOREIGN}.s3.dualstack.{{region}}.amazonaws.com",
+    ),
     "Azure Storage": (f"{_FOREIGN}.blob.core.windows.net", f"{_FOREIGN}.dfs.core.windows.net"),
     "Google Cloud Storage": ("storage.googleapis.com", f"{_FOREIGN}.storage.googleapis.com"),
     "Cloudflare R2": (f"{_FOREIGN}.r2.cloudflarestorage.com",),
@@ -24,14 +29,26 @@ STORAGE_PROBES = {
     "Backblaze B2": (f"{_FOREIGN}.s3.us-west-004.backblazeb2.com",),
 }
 CDN_PROBES = {
-    "CloudFront": "d1abcdefghijkl.cloudfront.net", "Akamai": "rulec.akamaized.net",
-    "Azure CDN": "rulec.azureedge.net", "Fastly": "rulec.global.ssl.fastly.net",
-    "Cloudflare": "rulec.cdn.cloudflare.net", "Google user content": "rulec.googleusercontent.com",
+    "CloudFront": "d1abcdefghijkl.cloudfront.net",
+    "Akamai": "rulec.akamaized.net",
+    "Azure CDN": "rulec.azureedge.net",
+    "Fastly": "rulec.global.ssl.fastly.net",
+    "Cloudflare": "rulec.cdn.cloudflare.net",
+    "Google user content": "rulec.googleusercontent.com",
 }
-WORKSPACE_WIDE = (".cloud.databricks.com", ".databricks.com", ".cloud.databricks.us", ".cloud.databricks.mil",
-                  ".databricksapps.com")
-BLOCKS_WEB = {"TCP": "every TLS and HTTP connection", "IP": "all traffic", "TLS": "all TLS, allowed names included",
-              "HTTP": "all HTTP, allowed names included"}
+WORKSPACE_WIDE = (
+    ".cloud.databricks.com",
+    ".databricks.com",
+    ".cloud.databricks.us",
+    ".cloud.databricks.mil",
+    ".databricksapps.com",
+)
+BLOCKS_WEB = {
+    "TCP": "every TLS and HTTP connection",
+    "IP": "all traffic",
+    "TLS": "all TLS, allowed names included",
+    "HTTP": "all HTTP, allowed names included",
+}
 
 
 @dataclass(frozen=True)
@@ -65,8 +82,10 @@ def _entries(ctx: Context) -> Iterable[tuple[str, Entry]]:
 
 class OpenStorage(Check):
     code, severity = "RC001", "error"
-    summary = ("Names that open storage anyone can write to: the global S3 name, wildcards over S3 or "
-               "`.amazonaws.com`, other clouds' blob endpoints, CDN wildcards.")
+    summary = (
+        "Names that open storage anyone can write to: the global S3 name, wildcards over S3 or "
+        "`.amazonaws.com`, other clouds' blob endpoints, CDN wildcards."
+    )
 
     def run(self, ctx: Context) -> Iterable[Finding]:
         for region, t in _entries(ctx):
@@ -74,14 +93,19 @@ class OpenStorage(Check):
                 hit = next((n.format(region=region) for n in names if matches(t.name, n.format(region=region))), None)
                 if hit:
                     how = "is" if t.name == hit else f"matches {hit},"
-                    yield self.origin(t.origin, f"'{t.name}' {how} {_a(service)} endpoint shared by every account; "
-                                                f"allow your own buckets by name (<bucket>.s3.{region}.amazonaws.com)")
+                    yield self.origin(
+                        t.origin,
+                        f"'{t.name}' {how} {_a(service)} endpoint shared by every account; "
+                        f"allow your own buckets by name (<bucket>.s3.{region}.amazonaws.com)",
+                    )
                     break
             else:
                 for cdn, probe in CDN_PROBES.items():
                     if t.name.startswith(".") and matches(t.name, probe):
-                        yield self.origin(t.origin, f"'{t.name}' opens every {cdn} distribution, anyone's; "
-                                                    "allow the exact host names you need")
+                        yield self.origin(
+                            t.origin,
+                            f"'{t.name}' opens every {cdn} distribution, anyone's; allow the exact host names you need",
+                        )
                         break
 
 
@@ -95,8 +119,11 @@ class PublicSuffixWildcard(Check):
         psl = PublicSuffixList()
         for _, t in _entries(ctx):
             if t.name.startswith(".") and psl.is_public(t.name[1:]):
-                yield self.origin(t.origin, f"'{t.name}' is a wildcard on the public suffix '{t.name[1:]}': "
-                                            "anyone can register a name below it; list exact names")
+                yield self.origin(
+                    t.origin,
+                    f"'{t.name}' is a wildcard on the public suffix '{t.name[1:]}': "
+                    "anyone can register a name below it; list exact names",
+                )
 
 
 class WorkspaceWide(Check):
@@ -106,9 +133,12 @@ class WorkspaceWide(Check):
     def run(self, ctx: Context) -> Iterable[Finding]:
         for _, t in _entries(ctx):
             if t.name in WORKSPACE_WIDE or any(t.name.startswith(".") and w.endswith(t.name) for w in WORKSPACE_WIDE):
-                yield self.origin(t.origin, f"'{t.name}' reaches every Databricks workspace, including ones "
-                                            "outside your account; allow your workspace URLs and the `workspace` "
-                                            "feature instead")
+                yield self.origin(
+                    t.origin,
+                    f"'{t.name}' reaches every Databricks workspace, including ones "
+                    "outside your account; allow your workspace URLs and the `workspace` "
+                    "feature instead",
+                )
 
 
 class Covered(Check):
@@ -137,8 +167,11 @@ class StaleCatalogEntry(Check):
         for _, t in _entries(ctx):
             e = t.origin.entry
             if e is not None and (ctx.today - e.reviewed).days > ctx.max_age_days:
-                yield self.origin(t.origin, f"'{t.name}' comes from a catalog entry last reviewed on {e.reviewed} "
-                                            f"(over {ctx.max_age_days} days ago); re-check its source")
+                yield self.origin(
+                    t.origin,
+                    f"'{t.name}' comes from a catalog entry last reviewed on {e.reviewed} "
+                    f"(over {ctx.max_age_days} days ago); re-check its source",
+                )
 
 
 class HomeNet(Check):
@@ -159,8 +192,12 @@ class HomeNet(Check):
                         yield self.at(pos, f"{net} overlaps {other} (home_net item {j + 1}); keep the larger one")
                         break
                 if not net.is_private:
-                    yield self.at(pos, f"{net} is not a private range: everything in it counts as HOME_NET, and "
-                                       "EXTERNAL_NET (the internet) shrinks accordingly", "error")
+                    yield self.at(
+                        pos,
+                        f"{net} is not a private range: everything in it counts as HOME_NET, and "
+                        "EXTERNAL_NET (the internet) shrinks accordingly",
+                        "error",
+                    )
 
 
 class NotRestricted(Check):
@@ -172,10 +209,13 @@ class NotRestricted(Check):
         if not denied & {"TCP", "UDP", "IP"}:
             doc = ctx.policy.doc
             pos = doc.key_at("deny_protocols") if "deny_protocols" in doc.data else doc.key_at("version")
-            yield self.at(pos, "a domain list only sees TLS SNI and HTTP Host: other TCP and UDP egress passes "
-                               "unless the firewall policy's stateful default action drops it; set "
-                               "aws:drop_established (and aws:alert_established) on the firewall policy, or add "
-                               "explicit rules (see `rulec verify`)")
+            yield self.at(
+                pos,
+                "a domain list only sees TLS SNI and HTTP Host: other TCP and UDP egress passes "
+                "unless the firewall policy's stateful default action drops it; set "
+                "aws:drop_established (and aws:alert_established) on the firewall policy, or add "
+                "explicit rules (see `rulec verify`)",
+            )
 
 
 class NonHttpName(Check):
@@ -186,11 +226,14 @@ class NonHttpName(Check):
         for _, t in _entries(ctx):
             port = t.non_http_port
             if port is not None:
-                yield self.origin(t.origin, f"'{t.name}' serves port {port}, which is not HTTP or TLS: the "
-                                            "domain list cannot match it and traffic there is decided by the "
-                                            "firewall policy's default action; fix: a stateful PASS rule to its "
-                                            "address on that port, or move off the legacy Hive metastore "
-                                            "(Unity Catalog)")
+                yield self.origin(
+                    t.origin,
+                    f"'{t.name}' serves port {port}, which is not HTTP or TLS: the "
+                    "domain list cannot match it and traffic there is decided by the "
+                    "firewall policy's default action; fix: a stateful PASS rule to its "
+                    "address on that port, or move off the legacy Hive metastore "
+                    "(Unity Catalog)",
+                )
 
 
 class DenyBreaksAllowlist(Check):
@@ -201,8 +244,10 @@ class DenyBreaksAllowlist(Check):
         policy = ctx.policy.policy
         for i, proto in enumerate(policy.deny_protocols):
             if proto in BLOCKS_WEB:
-                yield self.at(ctx.policy.doc.at("deny_protocols", i),
-                              f"denying {proto} drops {BLOCKS_WEB[proto]}, so the allowlist can never pass anything")
+                yield self.at(
+                    ctx.policy.doc.at("deny_protocols", i),
+                    f"denying {proto} drops {BLOCKS_WEB[proto]}, so the allowlist can never pass anything",
+                )
 
 
 class CapacityPool(Check):
@@ -213,9 +258,11 @@ class CapacityPool(Check):
         for plan in ctx.plans:
             total = sum(g.capacity for g in plan.groups)
             if total > 30_000:
-                yield self.at(ctx.policy.doc.key_at("regions", plan.region),
-                              f"{plan.region}'s groups reserve {total:,} capacity; a firewall policy has 30,000 by "
-                              "default (a quota increase goes to 50,000); set smaller explicit capacities")
+                yield self.at(
+                    ctx.policy.doc.key_at("regions", plan.region),
+                    f"{plan.region}'s groups reserve {total:,} capacity; a firewall policy has 30,000 by "
+                    "default (a quota increase goes to 50,000); set smaller explicit capacities",
+                )
 
 
 class SingleLabelName(Check):
@@ -228,6 +275,17 @@ class SingleLabelName(Check):
                 yield self.origin(t.origin, f"'{t.name}' has a single label; did you mean a full name?")
 
 
-ALL = [OpenStorage, PublicSuffixWildcard, WorkspaceWide, Covered, StaleCatalogEntry, HomeNet, NotRestricted,
-       NonHttpName, DenyBreaksAllowlist, CapacityPool, SingleLabelName]
+ALL = [
+    OpenStorage,
+    PublicSuffixWildcard,
+    WorkspaceWide,
+    Covered,
+    StaleCatalogEntry,
+    HomeNet,
+    NotRestricted,
+    NonHttpName,
+    DenyBreaksAllowlist,
+    CapacityPool,
+    SingleLabelName,
+]
 assert len({c.code for c in ALL}) == len(ALL)

@@ -56,8 +56,10 @@ class RegionReport:
 
 def user_probes(specs: list[ProbeSpec], doc, root: tuple = ()) -> list[Probe]:
     """User probes, each remembering the file:line it was written at."""
-    return [Probe(s.kind, s.host, s.port or DEFAULT_PORT[s.kind], s.expect, f"user probe at {doc.at(*root, i)}")
-            for i, s in enumerate(specs)]
+    return [
+        Probe(s.kind, s.host, s.port or DEFAULT_PORT[s.kind], s.expect, f"user probe at {doc.at(*root, i)}")
+        for i, s in enumerate(specs)
+    ]
 
 
 def load_probe_file(path: Path) -> list[Probe]:

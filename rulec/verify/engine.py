@@ -71,8 +71,10 @@ class FlowResult:
 def suricata_path() -> str:
     path = shutil.which("suricata")
     if not path:
-        raise RulecError("Suricata is not installed (rulec verify runs it offline). Install it with "
-                         "`bash scripts/setup.sh` or Debian's backports package `suricata` (7.x or 8.x)")
+        raise RulecError(
+            "Suricata is not installed (rulec verify runs it offline). Install it with "
+            "`bash scripts/setup.sh` or Debian's backports package `suricata` (7.x or 8.x)"
+        )
     return path
 
 
@@ -96,8 +98,7 @@ def ruleset(groups: tuple[Group, ...]) -> tuple[str, dict[int, RuleRef]]:
     return "".join(line + "\n" for line in lines), refs
 
 
-def run(groups: tuple[Group, ...], home_net: tuple[str, ...], pcap: bytes,
-        key: callable) -> dict[object, FlowResult]:
+def run(groups: tuple[Group, ...], home_net: tuple[str, ...], pcap: bytes, key: callable) -> dict[object, FlowResult]:
     """Run Suricata over `pcap`; return results keyed by key(src_ip, dest_ip) for every event seen."""
     rules, refs = ruleset(groups)
     with tempfile.TemporaryDirectory(prefix="rulec-verify-") as tmp:
@@ -105,9 +106,23 @@ def run(groups: tuple[Group, ...], home_net: tuple[str, ...], pcap: bytes,
         (work / "suricata.yaml").write_text(_CONFIG.format(home_net=",".join(home_net), log_dir=work))
         (work / "probes.rules").write_text(rules)
         (work / "probes.pcap").write_bytes(pcap)
-        cmd = [suricata_path(), "-c", str(work / "suricata.yaml"), "-S", str(work / "probes.rules"),
-               "-r", str(work / "probes.pcap"), "-l", str(work), "--simulate-ips", "-k", "none",
-               "--runmode", "single", "--init-errors-fatal"]
+        cmd = [
+            suricata_path(),
+            "-c",
+            str(work / "suricata.yaml"),
+            "-S",
+            str(work / "probes.rules"),
+            "-r",
+            str(work / "probes.pcap"),
+            "-l",
+            str(work),
+            "--simulate-ips",
+            "-k",
+            "none",
+            "--runmode",
+            "single",
+            "--init-errors-fatal",
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         log = (work / "suricata.log").read_text() if (work / "suricata.log").exists() else ""
         if proc.returncode != 0:

@@ -50,8 +50,10 @@ class Pcap:
 
     def ip(self, src: str, dst: str, proto: int, segment: bytes, from_client: bool = True) -> None:
         self._ident += 1
-        self._frame(_ipv4(ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed,
-                          proto, segment, self._ident), from_client)
+        self._frame(
+            _ipv4(ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed, proto, segment, self._ident),
+            from_client,
+        )
 
     def udp(self, src: str, dst: str, sport: int, dport: int, payload: bytes) -> None:
         seg = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
@@ -77,8 +79,21 @@ class TcpFlow:
             src, dst, sp, dp, seq, ack = self.client, self.server, self.sport, self.dport, self.cseq, self.sseq
         else:
             src, dst, sp, dp, seq, ack = self.server, self.client, self.dport, self.sport, self.sseq, self.cseq
-        seg = struct.pack("!HHIIBBHHH", sp, dp, seq & 0xFFFFFFFF, (ack if flags & ACK else 0) & 0xFFFFFFFF,
-                          5 << 4, flags, 64240, 0, 0) + payload
+        seg = (
+            struct.pack(
+                "!HHIIBBHHH",
+                sp,
+                dp,
+                seq & 0xFFFFFFFF,
+                (ack if flags & ACK else 0) & 0xFFFFFFFF,
+                5 << 4,
+                flags,
+                64240,
+                0,
+                0,
+            )
+            + payload
+        )
         csum = _l4_checksum(ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed, 6, seg)
         self.pcap.ip(src, dst, 6, seg[:16] + struct.pack("!H", csum) + seg[18:], from_client)
         advance = len(payload) + (1 if flags & (SYN | FIN) else 0)
@@ -116,12 +131,22 @@ def client_hello(sni: str) -> bytes:
     groups = struct.pack("!HHHH", 6, 0x001D, 0x0017, 0x0018)
     sig_algs = struct.pack("!HHHH", 6, 0x0403, 0x0804, 0x0401)
     versions = struct.pack("!BHH", 4, 0x0304, 0x0303)
-    extensions = b"".join(struct.pack("!HH", kind, len(body)) + body for kind, body in (
-        (0, server_name), (10, groups), (13, sig_algs), (43, versions)))
+    extensions = b"".join(
+        struct.pack("!HH", kind, len(body)) + body
+        for kind, body in ((0, server_name), (10, groups), (13, sig_algs), (43, versions))
+    )
     ciphers = struct.pack("!HHHHH", 8, 0x1301, 0x1302, 0xC02F, 0xC030)
     digest = hashlib.sha256(name).digest()
-    body = (b"\x03\x03" + digest + b"\x20" + digest + ciphers + b"\x01\x00"
-            + struct.pack("!H", len(extensions)) + extensions)
+    body = (
+        b"\x03\x03"
+        + digest
+        + b"\x20"
+        + digest
+        + ciphers
+        + b"\x01\x00"
+        + struct.pack("!H", len(extensions))
+        + extensions
+    )
     handshake = b"\x01" + len(body).to_bytes(3, "big") + body
     return b"\x16\x03\x01" + struct.pack("!H", len(handshake)) + handshake
 

@@ -17,10 +17,21 @@ from rulec.ir import DomainListGroup, RegionPlan, StatefulGroup
 
 DEFAULT_PORT = {"tls": 443, "http": 80, "ssh": 22, "ftp": 21, "tcp": 4444, "udp": 5000, "icmp": 0}
 KIND_OF_TYPE = {"TLS_SNI": "tls", "HTTP_HOST": "http"}
-KIND_OF_PROTOCOL = {"FTP": "ftp", "SSH": "ssh", "ICMP": "icmp", "TCP": "tcp", "UDP": "udp", "TLS": "tls",
-                    "HTTP": "http", "IP": "tcp"}
-EXFIL = (("google.com", "unlisted domain"), ("s3.amazonaws.com", "global S3 endpoint"),
-         ("exfil-bucket-rulec.s3.amazonaws.com", "foreign S3 bucket (global endpoint)"))
+KIND_OF_PROTOCOL = {
+    "FTP": "ftp",
+    "SSH": "ssh",
+    "ICMP": "icmp",
+    "TCP": "tcp",
+    "UDP": "udp",
+    "TLS": "tls",
+    "HTTP": "http",
+    "IP": "tcp",
+}
+EXFIL = (
+    ("google.com", "unlisted domain"),
+    ("s3.amazonaws.com", "global S3 endpoint"),
+    ("exfil-bucket-rulec.s3.amazonaws.com", "foreign S3 bucket (global endpoint)"),
+)
 ATTACKER = "attacker.example"
 
 
@@ -73,15 +84,24 @@ def derive(plan: RegionPlan) -> tuple[list[Probe], list[str]]:
                 probes.append(Probe(kind, f"{_nonce(target)}.{bare}", port, "pass", f"subdomain of {target}"))
             else:
                 probes.append(Probe(kind, bare, port, "pass", "allowed name"))
-            lookalikes = [(f"evil{bare}", f"prefix look-alike of {target}"),
-                          (f"{bare}.{ATTACKER}", f"suffix look-alike of {target}")]
+            lookalikes = [
+                (f"evil{bare}", f"prefix look-alike of {target}"),
+                (f"{bare}.{ATTACKER}", f"suffix look-alike of {target}"),
+            ]
             if not target.startswith("."):
                 lookalikes.append((f"{_nonce(target)}.{bare}", f"subdomain of {target} (allowed exactly)"))
             probes.extend(Probe(kind, host, port, "drop", why) for host, why in lookalikes if not allowed(host))
     for kind in kinds:
         probes.extend(Probe(kind, host, DEFAULT_PORT[kind], "drop", why) for host, why in EXFIL)
-        probes.append(Probe(kind, f"exfil-bucket-rulec.s3.{plan.region}.amazonaws.com", DEFAULT_PORT[kind], "drop",
-                            "foreign S3 bucket (regional endpoint)"))
+        probes.append(
+            Probe(
+                kind,
+                f"exfil-bucket-rulec.s3.{plan.region}.amazonaws.com",
+                DEFAULT_PORT[kind],
+                "drop",
+                "foreign S3 bucket (regional endpoint)",
+            )
+        )
     denied = set()
     for group in stateful:
         for rule in group.rules:
@@ -100,20 +120,43 @@ def derive(plan: RegionPlan) -> tuple[list[Probe], list[str]]:
             for port in t.non_http_ports:
                 origin = t.origins[0]
                 via = f"feature '{origin.feature}', {origin.entry_pos}" if origin.feature else str(origin.pos)
-                probes.append(Probe("tcp", t.name, port, "open",
-                                    f"non-HTTP service in the allowlist ({via}): a domain list cannot match it"))
+                probes.append(
+                    Probe(
+                        "tcp",
+                        t.name,
+                        port,
+                        "open",
+                        f"non-HTTP service in the allowlist ({via}): a domain list cannot match it",
+                    )
+                )
     if not denied & {"UDP", "IP"}:
         probes.append(Probe("udp", None, 5000, "open", "UDP: a domain list does not restrict it"))
     home = plan.resolved.home_net
     for cidr in home[1:]:
         host = home_host(cidr)
         if host and kinds:
-            probes.append(Probe(kinds[0], "google.com", DEFAULT_PORT[kinds[0]], "drop",
-                                f"unlisted domain from HOME_NET block {cidr}", source=host))
+            probes.append(
+                Probe(
+                    kinds[0],
+                    "google.com",
+                    DEFAULT_PORT[kinds[0]],
+                    "drop",
+                    f"unlisted domain from HOME_NET block {cidr}",
+                    source=host,
+                )
+            )
     outsider = "192.0.2.10"
     if kinds and not any(ipaddress.ip_address(outsider) in ipaddress.ip_network(c) for c in home):
-        probes.append(Probe(kinds[0], "google.com", DEFAULT_PORT[kinds[0]], "open",
-                            "client outside HOME_NET: the domain list does not inspect it", source=outsider))
+        probes.append(
+            Probe(
+                kinds[0],
+                "google.com",
+                DEFAULT_PORT[kinds[0]],
+                "open",
+                "client outside HOME_NET: the domain list does not inspect it",
+                source=outsider,
+            )
+        )
     if any(ipaddress.ip_network(c).version == 6 for c in home):
         notes.append("IPv6 HOME_NET blocks are not probed (probes are IPv4)")
     return probes, notes

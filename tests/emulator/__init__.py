@@ -20,8 +20,17 @@ from tests.emulator import validate
 ACCOUNT = "123456789012"
 MAX_STATEFUL_CAPACITY = 50_000
 POLICY_STATEFUL_POOL = 30_000
-OPERATIONS = ("CreateRuleGroup", "DescribeRuleGroup", "UpdateRuleGroup", "DeleteRuleGroup", "ListRuleGroups",
-              "CreateFirewallPolicy", "DescribeFirewallPolicy", "UpdateFirewallPolicy", "DeleteFirewallPolicy")
+OPERATIONS = (
+    "CreateRuleGroup",
+    "DescribeRuleGroup",
+    "UpdateRuleGroup",
+    "DeleteRuleGroup",
+    "ListRuleGroups",
+    "CreateFirewallPolicy",
+    "DescribeFirewallPolicy",
+    "UpdateFirewallPolicy",
+    "DeleteFirewallPolicy",
+)
 
 
 class ApiError(Exception):
@@ -160,10 +169,17 @@ class Emulator:
         if describe and g.pending:
             g.pending -= 1
         kind = g.meta["Type"]
-        return {"RuleGroupArn": g.arn, "RuleGroupName": g.name, "RuleGroupId": g.arn[-12:], "Type": kind,
-                "Capacity": g.meta["Capacity"], "Description": g.meta.get("Description", ""),
-                "RuleGroupStatus": status, "ConsumedCapacity": rules_needed(g.body),
-                "NumberOfAssociations": sum(g.arn in _refs(p) for p in self.policies.get(g.arn.split(":")[3], {}).values())}
+        return {
+            "RuleGroupArn": g.arn,
+            "RuleGroupName": g.name,
+            "RuleGroupId": g.arn[-12:],
+            "Type": kind,
+            "Capacity": g.meta["Capacity"],
+            "Description": g.meta.get("Description", ""),
+            "RuleGroupStatus": status,
+            "ConsumedCapacity": rules_needed(g.body),
+            "NumberOfAssociations": sum(g.arn in _refs(p) for p in self.policies.get(g.arn.split(":")[3], {}).values()),
+        }
 
     def _checked_body(self, params: dict[str, Any], capacity: int) -> dict[str, Any]:
         if "RuleGroup" not in params:
@@ -171,8 +187,10 @@ class Emulator:
         body = _normalise_rule_group(params["RuleGroup"])
         need = rules_needed(body)
         if need > capacity:
-            raise ApiError("InvalidRequestException",
-                           f"The rules in this rule group need {need} capacity units, more than its capacity {capacity}")
+            raise ApiError(
+                "InvalidRequestException",
+                f"The rules in this rule group need {need} capacity units, more than its capacity {capacity}",
+            )
         return body
 
     def _create_rule_group(self, region: str, p: dict[str, Any]) -> dict[str, Any]:
@@ -183,17 +201,24 @@ class Emulator:
         if p["RuleGroupName"] in groups:
             raise ApiError("InvalidRequestException", "A resource with the specified name already exists")
         kind = "stateful-rulegroup" if p["Type"] == "STATEFUL" else "stateless-rulegroup"
-        g = Resource(p["RuleGroupName"], self._arn(region, kind, p["RuleGroupName"]), body,
-                     {"Type": p["Type"], "Capacity": p["Capacity"], "Description": p.get("Description", "")},
-                     pending=self.updating_describes)
+        g = Resource(
+            p["RuleGroupName"],
+            self._arn(region, kind, p["RuleGroupName"]),
+            body,
+            {"Type": p["Type"], "Capacity": p["Capacity"], "Description": p.get("Description", "")},
+            pending=self.updating_describes,
+        )
         if not p.get("DryRun"):
             groups[g.name] = g
         return {"UpdateToken": g.token, "RuleGroupResponse": self._group_response(g)}
 
     def _describe_rule_group(self, region: str, p: dict[str, Any]) -> dict[str, Any]:
         g = self._find_group(region, p)
-        return {"UpdateToken": g.token, "RuleGroup": json.loads(json.dumps(g.body)),
-                "RuleGroupResponse": self._group_response(g, describe=True)}
+        return {
+            "UpdateToken": g.token,
+            "RuleGroup": json.loads(json.dumps(g.body)),
+            "RuleGroupResponse": self._group_response(g, describe=True),
+        }
 
     def _update_rule_group(self, region: str, p: dict[str, Any]) -> dict[str, Any]:
         g = self._find_group(region, p)
@@ -218,8 +243,12 @@ class Emulator:
         return {"RuleGroupResponse": response}
 
     def _list_rule_groups(self, region: str, p: dict[str, Any]) -> dict[str, Any]:
-        return {"RuleGroups": [{"Name": g.name, "Arn": g.arn} for g in sorted(self.groups.get(region, {}).values(),
-                                                                              key=lambda g: g.name)]}
+        return {
+            "RuleGroups": [
+                {"Name": g.name, "Arn": g.arn}
+                for g in sorted(self.groups.get(region, {}).values(), key=lambda g: g.name)
+            ]
+        }
 
     # -- firewall policies ---------------------------------------------------------------------
     def _find_policy(self, region: str, p: dict[str, Any]) -> Resource:
@@ -239,28 +268,42 @@ class Emulator:
                 raise ApiError("InvalidRequestException", "Priority is required under STRICT_ORDER and only there")
             total += by_arn[ref["ResourceArn"]].meta["Capacity"]
         if total > POLICY_STATEFUL_POOL:
-            raise ApiError("InvalidRequestException",
-                           f"Referenced stateful rule groups reserve {total} capacity; the policy allows {POLICY_STATEFUL_POOL}")
+            raise ApiError(
+                "InvalidRequestException",
+                f"Referenced stateful rule groups reserve {total} capacity; the policy allows {POLICY_STATEFUL_POOL}",
+            )
 
     def _policy_response(self, pol: Resource) -> dict[str, Any]:
-        return {"FirewallPolicyName": pol.name, "FirewallPolicyArn": pol.arn, "FirewallPolicyId": pol.arn[-12:],
-                "Description": pol.meta.get("Description", ""), "FirewallPolicyStatus": "ACTIVE"}
+        return {
+            "FirewallPolicyName": pol.name,
+            "FirewallPolicyArn": pol.arn,
+            "FirewallPolicyId": pol.arn[-12:],
+            "Description": pol.meta.get("Description", ""),
+            "FirewallPolicyStatus": "ACTIVE",
+        }
 
     def _create_firewall_policy(self, region: str, p: dict[str, Any]) -> dict[str, Any]:
         policies = self.policies.setdefault(region, {})
         if p["FirewallPolicyName"] in policies:
             raise ApiError("InvalidRequestException", "A resource with the specified name already exists")
         self._check_policy(region, p["FirewallPolicy"])
-        pol = Resource(p["FirewallPolicyName"], self._arn(region, "firewall-policy", p["FirewallPolicyName"]),
-                       json.loads(json.dumps(p["FirewallPolicy"])), {"Description": p.get("Description", "")})
+        pol = Resource(
+            p["FirewallPolicyName"],
+            self._arn(region, "firewall-policy", p["FirewallPolicyName"]),
+            json.loads(json.dumps(p["FirewallPolicy"])),
+            {"Description": p.get("Description", "")},
+        )
         if not p.get("DryRun"):
             policies[pol.name] = pol
         return {"UpdateToken": pol.token, "FirewallPolicyResponse": self._policy_response(pol)}
 
     def _describe_firewall_policy(self, region: str, p: dict[str, Any]) -> dict[str, Any]:
         pol = self._find_policy(region, p)
-        return {"UpdateToken": pol.token, "FirewallPolicy": json.loads(json.dumps(pol.body)),
-                "FirewallPolicyResponse": self._policy_response(pol)}
+        return {
+            "UpdateToken": pol.token,
+            "FirewallPolicy": json.loads(json.dumps(pol.body)),
+            "FirewallPolicyResponse": self._policy_response(pol),
+        }
 
     def _update_firewall_policy(self, region: str, p: dict[str, Any]) -> dict[str, Any]:
         pol = self._find_policy(region, p)

@@ -75,8 +75,7 @@ class Server:
         self._server = make_server("127.0.0.1", port, app(emulator), threaded=True, request_handler=_Quiet)
         self.port = self._server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def __enter__(self) -> Server:
         self._thread.start()

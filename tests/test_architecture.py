@@ -1,0 +1,57 @@
+"""The pipeline's rules, checked: who may import typer and boto3, and the library never prints or exits."""
+
+import ast
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+PACKAGE = ROOT / "rulec"
+
+
+def modules():
+    for path in sorted(PACKAGE.rglob("*.py")):
+        yield path.relative_to(ROOT).as_posix(), ast.parse(path.read_text())
+
+
+def imported(tree) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_only_cli_imports_typer_and_only_push_imports_boto3():
+    for name, tree in modules():
+        used = imported(tree)
+        if name != "rulec/cli.py":
+            assert "typer" not in used, name
+        if name != "rulec/push.py":
+            assert not used & {"boto3", "botocore"}, name
+
+
+def test_library_never_prints_or_exits():
+    for name, tree in modules():
+        if name in ("rulec/cli.py", "rulec/__main__.py"):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                f = node.func
+                called = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+                assert called not in ("print", "exit", "_exit"), f"{name}:{node.lineno} calls {called}"
+
+
+def test_building_does_not_import_cli_only_or_optional_dependencies():
+    code = ("import sys, pathlib; from rulec import pipeline; "
+            "pipeline.plan(pathlib.Path('examples/reference/policy.yaml')); "
+            "print(sorted(m for m in ('typer', 'boto3', 'jsonschema', 'publicsuffixlist') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_files_stay_small():
+    for path in [*PACKAGE.rglob("*.py"), *(ROOT / "tests").rglob("*.py")]:
+        assert len(path.read_text().splitlines()) < 400, path

@@ -84,12 +84,13 @@ def test_no_credentials_is_a_clear_error(cli, emulator, example, monkeypatch):
     assert r.exit_code == 2 and r.stderr.startswith("rulec: no AWS credentials found")
 
 
-def test_push_over_smithy_rpc_v2_cbor(emulator, example, tmp_path, monkeypatch, cli):
-    """Newer botocore speaks smithy-rpc-v2-cbor to this service: the same push works over it."""
+@pytest.mark.parametrize("protocol", ["json", "smithy-rpc-v2-cbor"])
+def test_push_over_both_wire_protocols(emulator, example, tmp_path, monkeypatch, cli, protocol):
+    """botocore 1.43 speaks awsJson1_0 to this service, 1.44 smithy-rpc-v2-cbor: push works over both."""
     src = Path(botocore.__file__).parent / "data" / "network-firewall" / "2020-11-12" / "service-2.json.gz"
     model = json.loads(gzip.decompress(src.read_bytes()))
-    model["metadata"]["protocol"] = "smithy-rpc-v2-cbor"
-    model["metadata"]["protocols"] = ["smithy-rpc-v2-cbor"]
+    model["metadata"]["protocol"] = protocol
+    model["metadata"]["protocols"] = [protocol]
     dest = tmp_path / "models" / "network-firewall" / "2020-11-12"
     dest.mkdir(parents=True)
     (dest / "service-2.json").write_text(json.dumps(model))
@@ -97,7 +98,7 @@ def test_push_over_smithy_rpc_v2_cbor(emulator, example, tmp_path, monkeypatch, 
     monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path / "models"))
     assert (
         boto3.session.Session().client("network-firewall", region_name="eu-west-1").meta.service_model.protocol
-        == "smithy-rpc-v2-cbor"
+        == protocol
     )
     r = cli("push", example, "--endpoint-url", emulator.url, "--yes")
     assert r.exit_code == 0, r.output

@@ -119,30 +119,6 @@ def verify(
         raise typer.Exit(1)
 
 
-def _print_plan(plan) -> None:
-    for g in plan.groups:
-        have = g.remote["RuleGroupResponse"]["Capacity"] if g.remote else None
-        cap = (
-            f"capacity {g.request['Capacity']}"
-            if have in (None, g.request["Capacity"])
-            else f"capacity {have} -> {g.request['Capacity']}"
-        )
-        label = {"none": "no change", "blocked": "BLOCKED"}.get(g.action, g.action)
-        typer.echo(f"{g.region}/{g.name}: {label} ({cap})")
-        for line in g.diff.describe() if g.action != "none" else []:
-            typer.echo(f"    {line}")
-        if g.reason:
-            typer.echo(f"    {g.reason}")
-    for p in plan.policies:
-        typer.echo(f"{p.region}/firewall policy {p.name}: {p.action.replace('none', 'no change')}")
-        for name in p.missing:
-            typer.echo(f"    + reference {name}")
-        if p.forward:
-            typer.echo("    ~ stateless default actions -> aws:forward_to_sfe")
-        if p.reason:
-            typer.echo(f"    {p.reason}")
-
-
 @app.command()
 def push(
     policy: PolicyArg,
@@ -180,7 +156,7 @@ def push(
             raise RulecError(f"region '{region}' is not in {policy}")
         pusher = Pusher(profile, endpoint_url, log=typer.echo)
         plan = pusher.plan(requests, firewall_policy, replace)
-        _print_plan(plan)
+        typer.echo("\n".join(plan.describe()))
         if plan.blocked:
             typer.echo("nothing was written: resolve the BLOCKED items above", err=True)
             raise typer.Exit(1)

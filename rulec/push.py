@@ -82,6 +82,28 @@ class Plan:
     def changes(self) -> bool:
         return any(g.action != "none" for g in self.groups) or any(p.action != "none" for p in self.policies)
 
+    def describe(self) -> list[str]:
+        """The plan as a reviewer reads it: per group the action, capacity and what changes."""
+        lines = []
+        for g in self.groups:
+            have, want = (g.remote["RuleGroupResponse"]["Capacity"] if g.remote else None), g.request["Capacity"]
+            if have in (None, want):
+                cap = f"capacity {want}"
+            elif g.action == "replace":
+                cap = f"capacity {have} -> {want}"
+            else:
+                cap = f"capacity stays {have}: fixed at creation, the policy asks {want} (--replace changes it)"
+            label = {"none": "no change", "blocked": "BLOCKED"}.get(g.action, g.action)
+            lines.append(f"{g.region}/{g.name}: {label} ({cap})")
+            lines.extend(f"    {line}" for line in (g.diff.describe() if g.action != "none" else []))
+            lines.extend([f"    {g.reason}"] if g.reason else [])
+        for p in self.policies:
+            lines.append(f"{p.region}/firewall policy {p.name}: {p.action.replace('none', 'no change')}")
+            lines.extend(f"    + reference {name}" for name in p.missing)
+            lines.extend(["    ~ stateless default actions -> aws:forward_to_sfe"] if p.forward else [])
+            lines.extend([f"    {p.reason}"] if p.reason else [])
+        return lines
+
 
 class Pusher:
     def __init__(
@@ -334,7 +356,7 @@ class Pusher:
             status = found["RuleGroupResponse"].get("RuleGroupStatus") if found else "MISSING"
             if status == "ACTIVE":
                 return
-            if status in ("ERROR", "MISSING") or time.monotonic() > deadline:
+            if status == "ERROR" or time.monotonic() > deadline:  # MISSING: not yet visible, keep polling
                 raise PushError(f"{region}/{name} is {status}, not ACTIVE, after {self.wait_timeout:.0f} s", self.done)
             time.sleep(self.poll)
 

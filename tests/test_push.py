@@ -189,3 +189,14 @@ def test_firewall_policy_strict_order_is_refused(emulator, example):
     assert plan.blocked == [
         "eu-west-1/strict: uses STRICT_ORDER; rulec's groups use DEFAULT_ACTION_ORDER and the orders must match"
     ]
+
+
+def test_a_capacity_change_alone_is_shown_and_needs_replace(emulator, example):
+    p, _ = pusher(emulator)
+    p.apply(p.plan(requests_for(example), None, False))
+    example.write_text(example.read_text().replace("capacity: 100}\n  deny", "capacity: 200}\n  deny"))
+    p, _ = pusher(emulator)
+    plan = p.plan(requests_for(example), None, False)
+    assert not plan.changes
+    assert plan.describe()[0] == ("eu-west-1/Databricks-FQDNs: no change (capacity stays 100: fixed at creation, "
+                                  "the policy asks 200 (--replace changes it))")

@@ -51,9 +51,10 @@ def test_reference_example_reproduces_the_seed_documents(tmp_path):
     assert (allow["Capacity"], deny["Capacity"]) == (100, 100)
 
 
-def test_committed_example_output_is_up_to_date():
-    out = EXAMPLE.parent / "out"
-    assert pipeline.check(pipeline.build(EXAMPLE), out) == []
+@pytest.mark.parametrize("example", sorted(p.parent.name for p in EXAMPLE.parent.parent.glob("*/policy.yaml")))
+def test_committed_example_output_is_up_to_date(example):
+    policy = EXAMPLE.parent.parent / example / "policy.yaml"
+    assert pipeline.check(pipeline.build(policy), policy.parent / "out") == []
 
 
 def test_lock_history_case_keeps_and_reuses_sids():

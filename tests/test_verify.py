@@ -147,3 +147,15 @@ def test_verify_cli_example_exits_0(cli):
     r = cli("verify", EXAMPLE, "--problems")
     assert r.exit_code == 0
     assert "eu-west-1: 0 failed, 44 as expected, 4 not covered" in r.stdout
+
+
+def test_hub_and_spoke_example_verifies_with_its_own_probes():
+    from rulec.verify import user_probes
+
+    lp, plans, _, _ = plan(EXAMPLE.parent.parent / "hub-and-spoke" / "policy.yaml")
+    extra = user_probes(lp.policy.verify.probes, lp.doc, ("verify", "probes"))
+    for region in plans:
+        report = verify_region(region, extra)
+        assert report.failures == []
+        theirs = next(v for v in report.verdicts if v.probe.host == "dbc-ffffffff-0000.cloud.databricks.com")
+        assert theirs.dropped and theirs.by.group == "Databricks-Egress-Allow"

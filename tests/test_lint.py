@@ -75,7 +75,8 @@ def test_dangerous_names(write_policy):
     assert ("19:9:", "RC011", "warning") in codes
     # a named bucket and a single distribution are fine (only "covered by" infos there)
     assert {c[1] for c in codes if c[0] in ("10:9:", "15:9:")} == {"RC004"}
-    assert not any(c[1] == "RC007" for c in codes)  # TCP is denied, so nothing is left open
+    (open_,) = [g for g in got if " RC007 " in g]  # TCP is denied: only UDP is left open
+    assert open_.startswith("2:1: RC007 info a domain list only sees TLS SNI and HTTP Host: other UDP egress passes")
     s3 = next(g for g in got if g.startswith("7:9: RC001"))
     assert s3 == (
         "7:9: RC001 error 's3.amazonaws.com' is an Amazon S3 endpoint shared by every account; allow your own "
@@ -160,3 +161,10 @@ def test_catalog_features_are_lint_clean(write_policy, feature):
         f"features: [{feature}]}}\n"
     )
     assert [g for g in lines(p) if " error " in g or " warning " in g] == []
+
+
+def test_a_missing_target_type_is_an_open_path(write_policy):
+    p = write_policy("version: 1\ntarget_types: [HTTP_HOST]\nregions: {eu-west-1: {home_net: [10.0.0.0/16], "
+                     "allow: [.example.org]}}\n")
+    assert "2:15: RC007 warning target_types leaves out TLS_SNI: HTTPS/TLS to any name passes the domain list; " \
+           "add TLS_SNI" in lines(p)

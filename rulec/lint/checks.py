@@ -202,20 +202,27 @@ class HomeNet(Check):
 
 class NotRestricted(Check):
     code, severity = "RC007", "info"
-    summary = "What a domain list leaves open: all non-HTTP/TLS egress (raw TCP, UDP, DNS) passes it."
+    summary = ("What a domain list leaves open: non-HTTP/TLS egress (raw TCP, UDP, DNS) passes it, and so does "
+               "TLS or HTTP when its target type is left out.")
 
     def run(self, ctx: Context) -> Iterable[Finding]:
-        denied = set(ctx.policy.policy.deny_protocols)
-        if not denied & {"TCP", "UDP", "IP"}:
-            doc = ctx.policy.doc
+        policy, doc = ctx.policy.policy, ctx.policy.doc
+        denied = set(policy.deny_protocols)
+        open_ = [p for p in ("TCP", "UDP") if not denied & {p, "IP"}]
+        if open_:
             pos = doc.key_at("deny_protocols") if "deny_protocols" in doc.data else doc.key_at("version")
             yield self.at(
                 pos,
-                "a domain list only sees TLS SNI and HTTP Host: other TCP and UDP egress passes "
+                f"a domain list only sees TLS SNI and HTTP Host: other {' and '.join(open_)} egress passes "
                 "unless the firewall policy's stateful default action drops it; set "
                 "aws:drop_established (and aws:alert_established) on the firewall policy, or add "
                 "explicit rules (see `rulec verify`)",
             )
+        for ttype, what in (("TLS_SNI", "HTTPS/TLS"), ("HTTP_HOST", "plain HTTP")):
+            if ttype not in policy.target_types and not denied & {"TCP", "IP", ttype.split("_")[0]}:
+                pos = doc.at("target_types") if "target_types" in doc.data else doc.key_at("version")
+                yield self.at(pos, f"target_types leaves out {ttype}: {what} to any name passes the domain list; "
+                                   f"add {ttype}", "warning")
 
 
 class NonHttpName(Check):

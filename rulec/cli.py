@@ -20,10 +20,21 @@ app = typer.Typer(
 catalog_app = typer.Typer(no_args_is_help=True, help="Browse the catalogs: regions, features, sources.")
 app.add_typer(catalog_app, name="catalog")
 
-PolicyArg = Annotated[Path, typer.Argument(help="Policy YAML file", show_default=False)]
+PolicyArg = Annotated[Path, typer.Argument(help="Policy YAML file", metavar="POLICY", show_default=False)]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output directory")]
 CatalogsOpt = Annotated[Optional[Path], typer.Option("--catalogs", help="Catalogs directory (default: shipped)")]
-FormatOpt = Annotated[str, typer.Option("--format", help="text or json")]
+
+
+def _one_of(*allowed: str):
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise typer.BadParameter(f"'{value}' is not one of {', '.join(allowed)}")
+        return value
+
+    return check
+
+
+FormatOpt = Annotated[str, typer.Option("--format", help="text or json", callback=_one_of("text", "json"))]
 
 
 def _fail(exc: RulecError) -> None:
@@ -184,8 +195,15 @@ def push(
 def lint(
     policy: PolicyArg,
     catalogs: CatalogsOpt = None,
-    format: Annotated[str, typer.Option("--format", help="text, json or sarif")] = "text",
-    fail_on: Annotated[str, typer.Option("--fail-on", help="error, warning, info or never")] = "error",
+    format: Annotated[
+        str, typer.Option("--format", help="text, json or sarif", callback=_one_of("text", "json", "sarif"))
+    ] = "text",
+    fail_on: Annotated[
+        str,
+        typer.Option(
+            "--fail-on", help="error, warning, info or never", callback=_one_of("error", "warning", "info", "never")
+        ),
+    ] = "error",
     max_age: Annotated[int, typer.Option("--max-age", help="Days before a catalog entry is stale")] = 365,
 ) -> None:
     """Point at what is dangerous in a policy: file:line:col: CODE severity message."""
@@ -194,8 +212,6 @@ def lint(
     from rulec.catalog import Catalogs, default_root
     from rulec.lint import checks, output
 
-    if format not in ("text", "json", "sarif") or fail_on not in ("error", "warning", "info", "never"):
-        _fail(RulecError("--format takes text, json or sarif; --fail-on takes error, warning, info or never"))
     try:
         lp, plans, _, _ = pipeline.plan(policy, catalogs)
         cats = Catalogs(catalogs or default_root())
@@ -251,7 +267,9 @@ def diff_cmd(
     old: Annotated[str, typer.Argument(help="Build directory, policy file, or git REV:PATH")],
     new: Annotated[str, typer.Argument(help="Build directory, policy file, or git REV:PATH")],
     catalogs: CatalogsOpt = None,
-    format: Annotated[str, typer.Option("--format", help="text, markdown or json")] = "text",
+    format: Annotated[
+        str, typer.Option("--format", help="text, markdown or json", callback=_one_of("text", "markdown", "json"))
+    ] = "text",
     exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when anything differs")] = False,
 ) -> None:
     """What a change does: names, rules and capacity per group, with the feature and source behind each name."""

@@ -65,7 +65,7 @@ def build(
     locked: Annotated[bool, typer.Option(help="Fail instead of changing the SID lock")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
-    """Write DIR/<region>/<Group>.json (CreateRuleGroup requests) and .rules, and update the SID lock."""
+    """Write OUT/<region>/<Group>.json (CreateRuleGroup requests) and .rules, and update the SID lock."""
     from rulec import pipeline
 
     try:

@@ -45,9 +45,11 @@ def test_library_never_prints_or_exits():
 
 
 def test_building_does_not_import_cli_only_or_optional_dependencies():
-    code = ("import sys, pathlib; from rulec import pipeline; "
-            "pipeline.plan(pathlib.Path('examples/reference/policy.yaml')); "
-            "print(sorted(m for m in ('typer', 'boto3', 'jsonschema', 'publicsuffixlist') if m in sys.modules))")
+    code = (
+        "import sys, pathlib; from rulec import pipeline; "
+        "pipeline.plan(pathlib.Path('examples/reference/policy.yaml')); "
+        "print(sorted(m for m in ('typer', 'boto3', 'jsonschema', 'publicsuffixlist') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

@@ -195,9 +195,15 @@ def test_broken_catalog_reports_file_line_col(tmp_path, cli, write_policy):
     shutil.copytree(default_root(), cats)
     region = cats / "regions" / "eu-west-1.yaml"
     text = region.read_text()
-    region.write_text(text.replace("      source: https://github.com/databricks/terraform-databricks-examples/blob/"
-                                   "fb6ff0c36b5c570ae08b75aa671ad1e52926c392/modules/aws-exfiltration-protection/"
-                                   "main.tf\n", "", 1).replace("city: ireland", "city: ireland\nowner: me"))
+    region.write_text(
+        text.replace(
+            "      source: https://github.com/databricks/terraform-databricks-examples/blob/"
+            "fb6ff0c36b5c570ae08b75aa671ad1e52926c392/modules/aws-exfiltration-protection/"
+            "main.tf\n",
+            "",
+            1,
+        ).replace("city: ireland", "city: ireland\nowner: me")
+    )
     p = write_policy("version: 1\nregions:\n  eu-west-1: {home_net: [10.0.0.0/16], features: [workspace]}\n")
     r = cli("build", p, "-o", tmp_path / "out", "--catalogs", cats)
     assert r.exit_code == 2

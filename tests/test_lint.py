@@ -164,7 +164,11 @@ def test_catalog_features_are_lint_clean(write_policy, feature):
 
 
 def test_a_missing_target_type_is_an_open_path(write_policy):
-    p = write_policy("version: 1\ntarget_types: [HTTP_HOST]\nregions: {eu-west-1: {home_net: [10.0.0.0/16], "
-                     "allow: [.example.org]}}\n")
-    assert "2:15: RC007 warning target_types leaves out TLS_SNI: HTTPS/TLS to any name passes the domain list; " \
-           "add TLS_SNI" in lines(p)
+    p = write_policy(
+        "version: 1\ntarget_types: [HTTP_HOST]\nregions: {eu-west-1: {home_net: [10.0.0.0/16], "
+        "allow: [.example.org]}}\n"
+    )
+    assert (
+        "2:15: RC007 warning target_types leaves out TLS_SNI: HTTPS/TLS to any name passes the domain list; "
+        "add TLS_SNI" in lines(p)
+    )

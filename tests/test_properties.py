@@ -21,8 +21,9 @@ def test_collapse_loses_nothing_and_duplicates_nothing(raw):
     assert len(names) == len(set(names))
     assert not any(covers(a, b) for a in names for b in names if a != b)  # nothing left that another covers
     for t in raw:  # every input is kept, or merged into a kept target that covers it
-        assert t in names or any(c.name == t and c.into in names and (c.into == t or covers(c.into, t))
-                                 for c in collapsed)
+        assert t in names or any(
+            c.name == t and c.into in names and (c.into == t or covers(c.into, t)) for c in collapsed
+        )
     assert sum(len(t.origins) for t in kept) == len(raw)  # every origin is accounted for once
 
 
@@ -38,7 +39,9 @@ def test_collapse_keeps_the_same_set_whatever_the_order(raw, rnd):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(targets.filter(bool), st.lists(st.sampled_from(["FTP", "SSH", "ICMP", "SMB", "DNS"]), unique=True))
 def test_build_is_deterministic_bytes(write_policy, raw, deny):
-    p = write_policy(f"version: 1\ndeny_protocols: [{', '.join(deny)}]\nregions:\n  eu-west-1:\n"
-                     f"    home_net: [10.0.0.0/16]\n    allow: [{', '.join(raw)}]\n")
+    p = write_policy(
+        f"version: 1\ndeny_protocols: [{', '.join(deny)}]\nregions:\n  eu-west-1:\n"
+        f"    home_net: [10.0.0.0/16]\n    allow: [{', '.join(raw)}]\n"
+    )
     first, second = pipeline.build(p), pipeline.build(p)
     assert first.files == second.files and first.lock_bytes == second.lock_bytes

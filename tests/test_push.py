@@ -198,5 +198,7 @@ def test_a_capacity_change_alone_is_shown_and_needs_replace(emulator, example):
     p, _ = pusher(emulator)
     plan = p.plan(requests_for(example), None, False)
     assert not plan.changes
-    assert plan.describe()[0] == ("eu-west-1/Databricks-FQDNs: no change (capacity stays 100: fixed at creation, "
-                                  "the policy asks 200 (--replace changes it))")
+    assert plan.describe()[0] == (
+        "eu-west-1/Databricks-FQDNs: no change (capacity stays 100: fixed at creation, "
+        "the policy asks 200 (--replace changes it))"
+    )

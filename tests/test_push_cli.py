@@ -151,3 +151,50 @@ def test_emulator_starts_from_the_command_line(tmp_path, example):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def _on_a_terminal(args, answer: bytes) -> tuple[int, str]:
+    import pty
+    import select
+
+    primary, secondary = pty.openpty()
+    env = {**os.environ, "AWS_EC2_METADATA_DISABLED": "true", "COLUMNS": "200"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rulec", *map(str, args)],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env=env,
+        close_fds=True,
+    )
+    os.close(secondary)
+    out = b""
+    deadline = time.monotonic() + 30
+    answered = False
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([primary], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+            if not answered and b"apply these changes?" in out:
+                os.write(primary, answer)
+                answered = True
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=10)
+    os.close(primary)
+    return proc.returncode, out.decode(errors="replace")
+
+
+def test_confirmation_on_a_terminal(emulator, example):
+    code, out = _on_a_terminal(["push", example, "--endpoint-url", emulator.url], b"n\n")
+    assert code == 1 and "apply these changes? [y/N]" in out and "not applied" in out
+    assert emulator.emulator.groups.get("eu-west-1", {}) == {}
+    code, out = _on_a_terminal(["push", example, "--endpoint-url", emulator.url], b"y\n")
+    assert code == 0 and "created eu-west-1/Deny-Protocols" in out
+    assert sorted(emulator.emulator.groups["eu-west-1"]) == ["Databricks-FQDNs", "Deny-Protocols"]

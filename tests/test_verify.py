@@ -162,8 +162,10 @@ def test_hub_and_spoke_example_verifies_with_its_own_probes():
 
 
 def test_a_missing_target_type_is_reported_open(write_policy):
-    p = write_policy("version: 1\ntarget_types: [HTTP_HOST]\nregions: {eu-west-1: {home_net: [10.0.0.0/16], "
-                     "allow: [.example.org]}}\n")
+    p = write_policy(
+        "version: 1\ntarget_types: [HTTP_HOST]\nregions: {eu-west-1: {home_net: [10.0.0.0/16], "
+        "allow: [.example.org]}}\n"
+    )
     report = report_for(p)
     assert report.failures == []
     tls = next(v for v in report.verdicts if v.probe.kind == "tls")

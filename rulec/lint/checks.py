@@ -202,8 +202,10 @@ class HomeNet(Check):
 
 class NotRestricted(Check):
     code, severity = "RC007", "info"
-    summary = ("What a domain list leaves open: non-HTTP/TLS egress (raw TCP, UDP, DNS) passes it, and so does "
-               "TLS or HTTP when its target type is left out.")
+    summary = (
+        "What a domain list leaves open: non-HTTP/TLS egress (raw TCP, UDP, DNS) passes it, and so does "
+        "TLS or HTTP when its target type is left out."
+    )
 
     def run(self, ctx: Context) -> Iterable[Finding]:
         policy, doc = ctx.policy.policy, ctx.policy.doc
@@ -221,8 +223,11 @@ class NotRestricted(Check):
         for ttype, what in (("TLS_SNI", "HTTPS/TLS"), ("HTTP_HOST", "plain HTTP")):
             if ttype not in policy.target_types and not denied & {"TCP", "IP", ttype.split("_")[0]}:
                 pos = doc.at("target_types") if "target_types" in doc.data else doc.key_at("version")
-                yield self.at(pos, f"target_types leaves out {ttype}: {what} to any name passes the domain list; "
-                                   f"add {ttype}", "warning")
+                yield self.at(
+                    pos,
+                    f"target_types leaves out {ttype}: {what} to any name passes the domain list; add {ttype}",
+                    "warning",
+                )
 
 
 class NonHttpName(Check):

@@ -131,8 +131,15 @@ def derive(plan: RegionPlan) -> tuple[list[Probe], list[str]]:
                 )
     for ttype, kind in KIND_OF_TYPE.items():
         if kind not in kinds and not denied & {"TCP", "IP", ttype.split("_")[0]}:
-            probes.append(Probe(kind, "google.com", DEFAULT_PORT[kind], "open",
-                                f"{ttype} is not in target_types: {kind} to any name passes"))
+            probes.append(
+                Probe(
+                    kind,
+                    "google.com",
+                    DEFAULT_PORT[kind],
+                    "open",
+                    f"{ttype} is not in target_types: {kind} to any name passes",
+                )
+            )
     if not denied & {"UDP", "IP"}:
         probes.append(Probe("udp", None, 5000, "open", "UDP: a domain list does not restrict it"))
     home = plan.resolved.home_net

@@ -139,22 +139,7 @@ def test_cli_formats_and_exit_codes(cli, write_policy):
     assert cli("lint", p, "--format", "xml").exit_code == 2
 
 
-@pytest.mark.parametrize(
-    "feature",
-    [
-        "workspace",
-        "artifacts",
-        "logs",
-        "system-tables",
-        "datasets",
-        "kinesis",
-        "sts",
-        "pypi",
-        "cran",
-        "maven",
-        "github",
-    ],
-)
+@pytest.mark.parametrize("feature", sorted(set(Catalogs(default_root()).features.features) - {"hive-metastore"}))
 def test_catalog_features_are_lint_clean(write_policy, feature):
     p = write_policy(
         f"version: 1\ndeny_protocols: [UDP]\nregions:\n  us-east-1: {{home_net: [10.0.0.0/16], "

@@ -21,6 +21,12 @@ def pusher(server, **kw):
     return Pusher(endpoint_url=server.url, log=log.append, backoff=0.01, poll=0.01, wait_timeout=5, **kw), log
 
 
+def push_all(server, policy) -> None:
+    """Bring the emulated account in line with `policy` (the starting point of most tests)."""
+    p, _ = pusher(server)
+    p.apply(p.plan(requests_for(policy), None, False))
+
+
 def client(server, region="eu-west-1"):
     return boto3.client("network-firewall", region_name=region, endpoint_url=server.url)
 
@@ -63,8 +69,7 @@ def test_equivalent_remote_forms_are_not_a_change(emulator, example):
 
 
 def test_update_changes_exactly_what_the_policy_changed(emulator, example):
-    p, _ = pusher(emulator)
-    p.apply(p.plan(requests_for(example), None, False))
+    push_all(emulator, example)
     example.write_text(example.read_text().replace("[hive-metastore, pypi, cran]", "[hive-metastore, pypi, github]"))
     before = len(emulator.emulator.writes())
     p, log = pusher(emulator)
@@ -83,8 +88,7 @@ def test_update_changes_exactly_what_the_policy_changed(emulator, example):
 
 
 def test_capacity_too_small_blocks_before_any_write_then_replace(emulator, example):
-    p, _ = pusher(emulator)
-    p.apply(p.plan(requests_for(example), None, False))
+    push_all(emulator, example)
     fw = client(emulator)
     arns = [
         fw.describe_rule_group(RuleGroupName=n, Type="STATEFUL")["RuleGroupResponse"]["RuleGroupArn"]
@@ -129,8 +133,7 @@ def test_capacity_too_small_blocks_before_any_write_then_replace(emulator, examp
 
 
 def test_stale_token_shows_remote_change_and_overwrites_nothing(emulator, example):
-    p, _ = pusher(emulator)
-    p.apply(p.plan(requests_for(example), None, False))
+    push_all(emulator, example)
     example.write_text(example.read_text().replace("pypi, cran]", "pypi]"))
     p, _ = pusher(emulator)
     plan = p.plan(requests_for(example), None, False)
@@ -192,8 +195,7 @@ def test_firewall_policy_strict_order_is_refused(emulator, example):
 
 
 def test_a_capacity_change_alone_is_shown_and_needs_replace(emulator, example):
-    p, _ = pusher(emulator)
-    p.apply(p.plan(requests_for(example), None, False))
+    push_all(emulator, example)
     example.write_text(example.read_text().replace("capacity: 100}\n  deny", "capacity: 200}\n  deny"))
     p, _ = pusher(emulator)
     plan = p.plan(requests_for(example), None, False)

@@ -209,13 +209,11 @@ def lint(
     """Point at what is dangerous in a policy: file:line:col: CODE severity message."""
     from rulec import lint as linter
     from rulec import pipeline
-    from rulec.catalog import Catalogs, default_root
     from rulec.lint import checks, output
 
     try:
         lp, plans, _, _ = pipeline.plan(policy, catalogs)
-        cats = Catalogs(catalogs or default_root())
-        findings = linter.run(linter.Context(lp, cats, plans, max_age_days=max_age))
+        findings = linter.run(linter.Context(lp, plans, max_age_days=max_age))
     except RulecError as exc:
         _fail(exc)
     if format == "sarif":

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from rulec.errors import Diagnostic, Position, RulecError
-from rulec.ir import DomainListGroup, Group, StatefulGroup, StatefulRule
+from rulec.ir import DomainListGroup, Group, StatefulRule
 from rulec.resources import load_schema
 
 
@@ -79,7 +79,3 @@ class RequestValidator:
                     for e in errors[:10]
                 ]
             )
-
-
-def is_stateful(group: Group) -> bool:
-    return isinstance(group, StatefulGroup)

@@ -53,16 +53,16 @@ def plan(policy_path: Path, catalogs: Path | None = None) -> tuple[LoadedPolicy,
     return lp, plans, before, after
 
 
-def build(policy_path: Path, catalogs: Path | None = None, validate: bool = True) -> Build:
+def build(policy_path: Path, catalogs: Path | None = None) -> Build:
+    """Plan, then emit every group's request (checked against the schema) and Suricata rules, in memory."""
     lp, plans, before, after = plan(policy_path, catalogs)
-    validator = emit_aws.RequestValidator() if validate else None
+    validator = emit_aws.RequestValidator()
     files: dict[str, bytes] = {}
     for p in plans:
         for group in p.groups:
             doc = emit_aws.request(group)
             rel = f"{p.region}/{group.name}.json"
-            if validator:
-                validator.check(doc, rel)
+            validator.check(doc, rel)
             files[rel] = emit_aws.to_bytes(doc)
             files[f"{p.region}/{group.name}.rules"] = emit_suricata.rules_text(group).encode()
     return Build(lp, plans, lock_path(policy_path), before, after, dict(sorted(files.items())))

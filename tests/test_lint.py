@@ -12,7 +12,7 @@ from tests.conftest import EXAMPLE
 
 def findings(path, **kw):
     lp, plans, _, _ = plan(path)
-    return lint.run(lint.Context(lp, Catalogs(default_root()), plans, **kw))
+    return lint.run(lint.Context(lp, plans, **kw))
 
 
 def lines(path, **kw):

@@ -10,7 +10,6 @@ import datetime
 from dataclasses import dataclass, field
 from typing import ClassVar, Iterable
 
-from rulec.catalog import Catalogs
 from rulec.errors import Position
 from rulec.ir import RegionPlan
 from rulec.policy import LoadedPolicy
@@ -33,7 +32,6 @@ class Finding:
 @dataclass
 class Context:
     policy: LoadedPolicy
-    catalogs: Catalogs
     plans: list[RegionPlan]
     today: datetime.date = field(default_factory=datetime.date.today)
     max_age_days: int = 365

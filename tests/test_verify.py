@@ -170,3 +170,13 @@ def test_a_missing_target_type_is_reported_open(write_policy):
     assert report.failures == []
     tls = next(v for v in report.verdicts if v.probe.kind == "tls")
     assert tls.uncovered and tls.probe.why == "TLS_SNI is not in target_types: tls to any name passes"
+
+
+def test_a_pass_that_suricata_did_not_parse_is_a_failure():
+    from rulec.verify import Verdict
+    from rulec.verify.probes import Probe
+
+    probe = Probe("tls", "pypi.org", 443, "pass", "allowed name")
+    assert Verdict(probe, False, None, "tls").ok
+    assert not Verdict(probe, False, None, None).ok  # e.g. a malformed ClientHello: the pass proves nothing
+    assert Verdict(Probe("tcp", None, 4444, "open", "raw"), False, None, None).ok

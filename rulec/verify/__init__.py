@@ -34,8 +34,13 @@ class Verdict:
         return "drop" if self.dropped else "pass"
 
     @property
+    def understood(self) -> bool:
+        """A TLS or HTTP probe that passed must have been parsed as such; otherwise the pass proves nothing."""
+        return self.dropped or self.probe.kind not in ("tls", "http") or self.app_proto == self.probe.kind
+
+    @property
     def ok(self) -> bool:
-        return self.probe.expect == "open" or self.verdict == self.probe.expect
+        return self.probe.expect == "open" or (self.verdict == self.probe.expect and self.understood)
 
     @property
     def uncovered(self) -> bool:

@@ -14,6 +14,8 @@ def _rule(v: Verdict) -> str:
 def _status(v: Verdict) -> str:
     if v.uncovered:
         return "OPEN"
+    if not v.understood:
+        return "UNPARSED"
     return "ok" if v.ok else "FAIL"
 
 
@@ -53,6 +55,7 @@ def as_data(report: RegionReport, engine: str) -> dict[str, Any]:
                 "verdict": v.verdict,
                 "ok": v.ok,
                 "uncovered": v.uncovered,
+                "understood": v.understood,
                 "rule": {"group": v.by.group, "sid": v.by.sid} if v.by else None,
                 "app_proto": v.app_proto,
                 "why": v.probe.why,

@@ -172,7 +172,7 @@ class Emulator:
         return {
             "RuleGroupArn": g.arn,
             "RuleGroupName": g.name,
-            "RuleGroupId": g.arn[-12:],
+            "RuleGroupId": str(uuid.uuid5(uuid.NAMESPACE_URL, g.arn)),
             "Type": kind,
             "Capacity": g.meta["Capacity"],
             "Description": g.meta.get("Description", ""),
@@ -277,7 +277,7 @@ class Emulator:
         return {
             "FirewallPolicyName": pol.name,
             "FirewallPolicyArn": pol.arn,
-            "FirewallPolicyId": pol.arn[-12:],
+            "FirewallPolicyId": str(uuid.uuid5(uuid.NAMESPACE_URL, pol.arn)),
             "Description": pol.meta.get("Description", ""),
             "FirewallPolicyStatus": "ACTIVE",
         }

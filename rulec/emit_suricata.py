@@ -11,7 +11,17 @@ _WORD = {"ALLOWLIST": "allowlisted", "DENYLIST": "denylisted", "REJECTLIST": "re
 _TAIL = "priority:1; flow:to_server, established;"
 
 
+def domain_sid(group: DomainListGroup, ttype: str, target: str | None = None) -> int:
+    """SID (from 1) of a target's rule for `ttype`, or with target None of that type's default drop.
+
+    Layout: every target for the first type, then for the next, then one default drop per type."""
+    if target is None:
+        return len(group.targets) * len(group.target_types) + group.target_types.index(ttype) + 1
+    return group.target_types.index(ttype) * len(group.targets) + group.targets.index(target) + 1
+
+
 def domain_rules(group: DomainListGroup, first_sid: int = 1) -> list[str]:
+    """The rules in SID order (see `domain_sid`); SIDs start at `first_sid`."""
     rules = []
     sid = first_sid
     action = _ACTION[group.generated]

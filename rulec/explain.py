@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rulec.domains import BadName, Matcher, normalize
+from rulec.emit_suricata import domain_sid
 from rulec.errors import RulecError
 from rulec.ir import DomainListGroup, RegionPlan, StatefulGroup
 from rulec.resolve import Origin
@@ -62,7 +63,7 @@ def explain(host: str, plan: RegionPlan) -> list[Verdict]:
             continue
         target = Matcher(group.targets).match(name)
         if target is None:
-            sid = len(group.targets) * len(group.target_types) + group.target_types.index(ttype) + 1
+            sid = domain_sid(group, ttype)
             v = Verdict(
                 label,
                 "drop",
@@ -71,7 +72,7 @@ def explain(host: str, plan: RegionPlan) -> list[Verdict]:
             )
             v.notes = _near_misses(name, group.targets)
         else:
-            sid = group.target_types.index(ttype) * len(group.targets) + group.targets.index(target) + 1
+            sid = domain_sid(group, ttype, target)
             how = "exactly" if target == name else ("at the apex" if target[1:] == name else "as a subdomain")
             v = Verdict(label, "pass", f"matches {target} {how} ({group.name}, sid {sid} in {group.name}.rules)")
             t = next(t for t in plan.resolved.targets if t.name == target)

@@ -121,3 +121,20 @@ def test_diff_against_a_git_revision(cli, tmp_path, monkeypatch):
     assert "  - .cran.r-project.org\n      via feature 'cran' at HEAD:policy.yaml:13:38" in r.stdout
     assert "~ description" not in r.stdout
     assert cli("diff", "HEAD:nope.yaml", "policy.yaml").exit_code == 2
+
+
+def test_domain_sid_layout_matches_the_emitted_rules():
+    import re
+
+    from rulec.emit_suricata import domain_rules, domain_sid
+    from rulec.ir import DomainListGroup
+
+    for policy in (EXAMPLE, MULTI):
+        _, plans, _, _ = plan(policy)
+        for region in plans:
+            group = next(g for g in region.groups if isinstance(g, DomainListGroup))
+            for line in domain_rules(group):
+                sid = int(re.search(r"sid:(\d+);", line).group(1))
+                ttype = "TLS_SNI" if line.split()[1] == "tls" else "HTTP_HOST"
+                target = re.search(r'content:"([^"|]+)"', line)
+                assert sid == domain_sid(group, ttype, target.group(1) if target else None), line

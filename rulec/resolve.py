@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rulec.catalog import Catalogs, Entry
-from rulec.domains import covers
+from rulec.domains import Matcher
 from rulec.errors import Diagnostic, Position, RulecError
 from rulec.policy import LoadedPolicy
 
@@ -143,23 +143,14 @@ def collapse(raw: list[tuple[str, Origin]]) -> tuple[list[Target], list[Collapse
             collapsed.append(Collapse(name, name, origin))
         else:
             first[name] = Target(name, [origin])
-    wildcards = {n for n in first if n.startswith(".")}
+    wildcards = Matcher([n for n in first if n.startswith(".")])
     kept = []
     for name, target in first.items():
-        cover = _broadest_cover(name, wildcards)
-        if cover is None:
+        cover = wildcards.match(name.lstrip("."))  # the broadest wildcard covering it, maybe itself
+        if cover is None or cover == name:
             kept.append(target)
             continue
         first[cover].origins.extend(target.origins)
         collapsed.extend(Collapse(name, cover, o) for o in target.origins)
     return kept, collapsed
 
-
-def _broadest_cover(name: str, wildcards: set[str]) -> str | None:
-    labels = name.lstrip(".").split(".")
-    for i in range(len(labels) - 1, -1, -1):  # shortest suffix (broadest wildcard) first
-        candidate = "." + ".".join(labels[i:])
-        if candidate != name and candidate in wildcards:
-            assert covers(candidate, name)
-            return candidate
-    return None

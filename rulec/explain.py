@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from rulec.domains import BadName, Matcher, normalize
 from rulec.emit_suricata import domain_sid
 from rulec.errors import RulecError
-from rulec.ir import DomainListGroup, RegionPlan, StatefulGroup
+from rulec.ir import DROPPED_BY, DomainListGroup, RegionPlan, StatefulGroup
 from rulec.resolve import Origin
 
 TYPE_PROTOCOL = {"TLS_SNI": ("TLS", "tls"), "HTTP_HOST": ("HTTP", "http")}
-BLOCKING = {"TLS_SNI": {"TLS", "TCP", "IP"}, "HTTP_HOST": {"HTTP", "TCP", "IP"}}
 
 
 @dataclass
@@ -45,7 +44,7 @@ def explain(host: str, plan: RegionPlan) -> list[Verdict]:
     out = []
     for ttype in ("TLS_SNI", "HTTP_HOST"):
         label, proto = TYPE_PROTOCOL[ttype]
-        blocked = next(((g, r) for g, r in denies if r.protocol in BLOCKING[ttype]), None)
+        blocked = next(((g, r) for g, r in denies if r.protocol in DROPPED_BY[ttype]), None)
         if blocked:
             g, r = blocked
             out.append(Verdict(label, "drop", f"{g.name} sid {r.sid} drops every {r.protocol} flow"))

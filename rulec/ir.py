@@ -6,6 +6,15 @@ from dataclasses import dataclass
 
 from rulec.resolve import ResolvedRegion
 
+# What a DROP rule for a protocol takes down with it: Suricata sees TLS and HTTP inside TCP, and IP
+# matches everything. Keys are target types (what a domain list inspects) and the transports.
+DROPPED_BY = {
+    "TLS_SNI": frozenset({"TLS", "TCP", "IP"}),
+    "HTTP_HOST": frozenset({"HTTP", "TCP", "IP"}),
+    "TCP": frozenset({"TCP", "IP"}),
+    "UDP": frozenset({"UDP", "IP"}),
+}
+
 
 @dataclass(frozen=True)
 class DomainListGroup:

@@ -153,4 +153,3 @@ def collapse(raw: list[tuple[str, Origin]]) -> tuple[list[Target], list[Collapse
         first[cover].origins.extend(target.origins)
         collapsed.extend(Collapse(name, cover, o) for o in target.origins)
     return kept, collapsed
-

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from rulec.domains import matches
+from rulec.ir import DROPPED_BY
 from rulec.lint import Check, Context, Finding
 from rulec.resolve import Origin
 
@@ -43,7 +44,7 @@ WORKSPACE_WIDE = (
     ".cloud.databricks.mil",
     ".databricksapps.com",
 )
-BLOCKS_WEB = {
+WHAT_IT_DROPS = {
     "TCP": "every TLS and HTTP connection",
     "IP": "all traffic",
     "TLS": "all TLS, allowed names included",
@@ -210,7 +211,7 @@ class NotRestricted(Check):
     def run(self, ctx: Context) -> Iterable[Finding]:
         policy, doc = ctx.policy.policy, ctx.policy.doc
         denied = set(policy.deny_protocols)
-        open_ = [p for p in ("TCP", "UDP") if not denied & {p, "IP"}]
+        open_ = [p for p in ("TCP", "UDP") if not denied & DROPPED_BY[p]]
         if open_:
             pos = doc.key_at("deny_protocols") if "deny_protocols" in doc.data else doc.key_at("version")
             yield self.at(
@@ -221,7 +222,7 @@ class NotRestricted(Check):
                 "explicit rules (see `rulec verify`)",
             )
         for ttype, what in (("TLS_SNI", "HTTPS/TLS"), ("HTTP_HOST", "plain HTTP")):
-            if ttype not in policy.target_types and not denied & {"TCP", "IP", ttype.split("_")[0]}:
+            if ttype not in policy.target_types and not denied & DROPPED_BY[ttype]:
                 pos = doc.at("target_types") if "target_types" in doc.data else doc.key_at("version")
                 yield self.at(
                     pos,
@@ -255,10 +256,10 @@ class DenyBreaksAllowlist(Check):
     def run(self, ctx: Context) -> Iterable[Finding]:
         policy = ctx.policy.policy
         for i, proto in enumerate(policy.deny_protocols):
-            if proto in BLOCKS_WEB:
+            if proto in DROPPED_BY["TLS_SNI"] | DROPPED_BY["HTTP_HOST"]:
                 yield self.at(
                     ctx.policy.doc.at("deny_protocols", i),
-                    f"denying {proto} drops {BLOCKS_WEB[proto]}, so the allowlist can never pass anything",
+                    f"denying {proto} drops {WHAT_IT_DROPS[proto]}, so the allowlist can never pass anything",
                 )
 
 

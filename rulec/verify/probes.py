@@ -13,7 +13,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from rulec.domains import Matcher
-from rulec.ir import DomainListGroup, RegionPlan, StatefulGroup
+from rulec.ir import DROPPED_BY, DomainListGroup, RegionPlan, StatefulGroup
 
 DEFAULT_PORT = {"tls": 443, "http": 80, "ssh": 22, "ftp": 21, "tcp": 4444, "udp": 5000, "icmp": 0}
 KIND_OF_TYPE = {"TLS_SNI": "tls", "HTTP_HOST": "http"}
@@ -114,7 +114,7 @@ def derive(plan: RegionPlan) -> tuple[list[Probe], list[str]]:
             denied.add(rule.protocol)
             host = "google.com" if kind in ("tls", "http") else None
             probes.append(Probe(kind, host, DEFAULT_PORT[kind], "drop", f"denied protocol {rule.protocol}"))
-    if not denied & {"TCP", "IP"}:
+    if not denied & DROPPED_BY["TCP"]:
         probes.append(Probe("tcp", None, 4444, "open", "raw TCP: a domain list does not restrict it"))
         for t in plan.resolved.targets:
             for port in t.non_http_ports:
@@ -130,7 +130,7 @@ def derive(plan: RegionPlan) -> tuple[list[Probe], list[str]]:
                     )
                 )
     for ttype, kind in KIND_OF_TYPE.items():
-        if kind not in kinds and not denied & {"TCP", "IP", ttype.split("_")[0]}:
+        if kind not in kinds and not denied & DROPPED_BY[ttype]:
             probes.append(
                 Probe(
                     kind,
@@ -140,7 +140,7 @@ def derive(plan: RegionPlan) -> tuple[list[Probe], list[str]]:
                     f"{ttype} is not in target_types: {kind} to any name passes",
                 )
             )
-    if not denied & {"UDP", "IP"}:
+    if not denied & DROPPED_BY["UDP"]:
         probes.append(Probe("udp", None, 5000, "open", "UDP: a domain list does not restrict it"))
     home = plan.resolved.home_net
     for cidr in home[1:]:

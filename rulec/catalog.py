@@ -11,12 +11,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rulec.errors import Position, error_at
 from rulec.policy import Name
 from rulec.resources import data_dir
-from rulec.source import Document, diagnostics_from_pydantic, load_yaml
+from rulec.source import Document, load_model
 
 FactKind = Literal[
     "webapp", "scc_relay", "metastore", "artifacts", "logs", "system_tables", "datasets", "kinesis", "sts"
@@ -120,11 +120,7 @@ class Catalogs:
         self._regions: dict[str, tuple[RegionCatalog, Document]] = {}
 
     def _load(self, path: Path, model: type[BaseModel]) -> tuple[BaseModel, Document]:
-        doc = load_yaml(path, self._display(path))
-        try:
-            return model.model_validate(doc.data), doc
-        except ValidationError as exc:
-            raise diagnostics_from_pydantic(doc, exc) from None
+        return load_model(path, model, self._display(path))
 
     def _display(self, path: Path) -> str:
         try:

@@ -108,13 +108,15 @@ def verify(
     """Prove the rule groups on Suricata with real packets; exit 1 if any verdict is unexpected."""
     from rulec import pipeline
     from rulec import verify as verifier
+    from rulec.policy import load_probes
     from rulec.verify import engine, report
 
     try:
         lp, plans, _, _ = pipeline.plan(policy, catalogs)
         extra = verifier.user_probes(lp.policy.verify.probes, lp.doc, ("verify", "probes"))
         if probes:
-            extra += verifier.load_probe_file(probes)
+            specs, doc = load_probes(probes)
+            extra += verifier.user_probes(specs, doc, ("probes",))
         chosen = [p for p in plans if region in (None, p.region)]
         if not chosen:
             raise RulecError(f"region '{region}' is not in {policy}")

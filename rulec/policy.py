@@ -6,10 +6,10 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from rulec.domains import BadName, normalize
-from rulec.source import Document, diagnostics_from_pydantic, load_yaml
+from rulec.source import Document, load_model
 
 PROTOCOLS = (
     "IP",
@@ -153,12 +153,14 @@ class LoadedPolicy:
 
 
 def load_policy(path: Path) -> LoadedPolicy:
-    doc = load_yaml(path, str(path))
-    try:
-        policy = Policy.model_validate(doc.data)
-    except ValidationError as exc:
-        raise diagnostics_from_pydantic(doc, exc) from None
+    policy, doc = load_model(path, Policy)
     return LoadedPolicy(path, doc, policy)
+
+
+def load_probes(path: Path) -> tuple[list[Probe], Document]:
+    """A `--probes` file (`probes: [...]`, the policy's `verify:` section on its own)."""
+    spec, doc = load_model(path, VerifySpec)
+    return spec.probes, doc
 
 
 def json_schema() -> dict:

@@ -142,6 +142,17 @@ def load_yaml(path: Path, file: str | None = None) -> Document:
     return parse_yaml(read_bytes(path, file), file or str(path))
 
 
+def load_model(path: Path, model: Any, file: str | None = None) -> tuple[Any, Document]:
+    """Read `path` and validate it into pydantic `model`; every problem comes back positioned."""
+    from pydantic import ValidationError
+
+    doc = load_yaml(path, file)
+    try:
+        return model.model_validate(doc.data), doc
+    except ValidationError as exc:
+        raise diagnostics_from_pydantic(doc, exc) from None
+
+
 def diagnostics_from_pydantic(doc: Document, exc: Any, root: Path_ = ()) -> RulecError:
     """Map pydantic ValidationError entries onto YAML positions."""
     out = []

@@ -8,13 +8,10 @@ from __future__ import annotations
 import ipaddress
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from rulec.errors import RulecError
 from rulec.ir import RegionPlan
 from rulec.policy import Probe as ProbeSpec
-from rulec.policy import VerifySpec
-from rulec.source import diagnostics_from_pydantic, load_yaml
 from rulec.verify import engine
 from rulec.verify.pcap import FTP_GREETING, HTTP_RESPONSE, SSH_BANNER, Pcap, TcpFlow, client_hello, http_request
 from rulec.verify.probes import DEFAULT_PORT, Probe, derive, home_host
@@ -65,17 +62,6 @@ def user_probes(specs: list[ProbeSpec], doc, root: tuple = ()) -> list[Probe]:
         Probe(s.kind, s.host, s.port or DEFAULT_PORT[s.kind], s.expect, f"user probe at {doc.at(*root, i)}")
         for i, s in enumerate(specs)
     ]
-
-
-def load_probe_file(path: Path) -> list[Probe]:
-    from pydantic import ValidationError
-
-    doc = load_yaml(path, str(path))
-    try:
-        spec = VerifySpec.model_validate(doc.data)
-    except ValidationError as exc:
-        raise diagnostics_from_pydantic(doc, exc) from None
-    return user_probes(spec.probes, doc, ("probes",))
 
 
 def _addresses(home_net: tuple[str, ...], count: int) -> list[str]:

@@ -34,7 +34,8 @@ class RulecError(Exception):
             diagnostics = [Diagnostic(Position("rulec"), diagnostics)]
         elif isinstance(diagnostics, Diagnostic):
             diagnostics = [diagnostics]
-        self.diagnostics = sorted(diagnostics, key=lambda d: (d.pos, d.message))
+        # the same problem seen from several places (a policy-wide entry, once per region) is reported once
+        self.diagnostics = sorted(set(diagnostics), key=lambda d: (d.pos, d.message))
         super().__init__("\n".join(str(d) for d in self.diagnostics))
 
 

@@ -88,3 +88,19 @@ def test_buckets_become_virtual_hosted_names_never_bare_s3(write_policy):
         "databricks-prod-storage-oregon.s3.amazonaws.com",
         "databricks-prod-storage-oregon.s3.us-west-2.amazonaws.com",
     ]
+
+
+def test_a_policy_wide_problem_is_reported_once_not_per_region(write_policy):
+    p = write_policy("""
+        version: 1
+        features: [conda]
+        regions:
+          eu-west-1: {home_net: [10.0.0.0/16]}
+          eu-west-2: {home_net: [10.1.0.0/16]}
+    """)
+    with pytest.raises(RulecError) as info:
+        run(p)
+    assert [str(d) for d in info.value.diagnostics] == [
+        f"{p}:2:12: unknown feature 'conda'; known: artifacts, cran, datasets, github, hive-metastore, kinesis, "
+        "logs, maven, pypi, sts, system-tables, workspace"
+    ]

@@ -89,25 +89,29 @@ class OpenStorage(Check):
     )
 
     def run(self, ctx: Context) -> Iterable[Finding]:
+        by_region: dict[str, list[tuple[str, str]]] = {}
         for region, t in _entries(ctx):
-            for service, names in STORAGE_PROBES.items():
-                hit = next((n.format(region=region) for n in names if matches(t.name, n.format(region=region))), None)
-                if hit:
-                    how = "is" if t.name == hit else f"matches {hit},"
-                    yield self.origin(
-                        t.origin,
-                        f"'{t.name}' {how} {_a(service)} endpoint shared by every account; "
-                        f"allow your own buckets by name (<bucket>.s3.{region}.amazonaws.com)",
-                    )
-                    break
-            else:
-                for cdn, probe in CDN_PROBES.items():
-                    if t.name.startswith(".") and matches(t.name, probe):
-                        yield self.origin(
-                            t.origin,
-                            f"'{t.name}' opens every {cdn} distribution, anyone's; allow the exact host names you need",
-                        )
-                        break
+            probes = by_region.setdefault(
+                region, [(svc, n.format(region=region)) for svc, names in STORAGE_PROBES.items() for n in names]
+            )
+            hit = next(((svc, n) for svc, n in probes if matches(t.name, n)), None)
+            if hit:
+                service, name = hit
+                how = "is" if t.name == name else f"matches {name},"
+                yield self.origin(
+                    t.origin,
+                    f"'{t.name}' {how} {_a(service)} endpoint shared by every account; "
+                    f"allow your own buckets by name (<bucket>.s3.{region}.amazonaws.com)",
+                )
+                continue
+            cdn = next(
+                (cdn for cdn, probe in CDN_PROBES.items() if t.name.startswith(".") and matches(t.name, probe)), None
+            )
+            if cdn:
+                yield self.origin(
+                    t.origin,
+                    f"'{t.name}' opens every {cdn} distribution, anyone's; allow the exact host names you need",
+                )
 
 
 class PublicSuffixWildcard(Check):

@@ -8,7 +8,7 @@ writer). Start it with `python -m tests.emulator --port PORT`.
 
 from __future__ import annotations
 
-import json
+import copy
 import re
 import threading
 import uuid
@@ -73,7 +73,7 @@ _TARGET = re.compile(r"^\.?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0
 
 def _normalise_rule_group(rule_group: dict[str, Any]) -> dict[str, Any]:
     """Validate what the model leaves to the server and store it in the form AWS returns."""
-    rg = json.loads(json.dumps(rule_group))
+    rg = copy.deepcopy(rule_group)
     source = rg.get("RulesSource", {})
     if len(source) != 1:
         raise ApiError("InvalidRequestException", "RulesSource must hold exactly one rules source")
@@ -216,7 +216,7 @@ class Emulator:
         g = self._find_group(region, p)
         return {
             "UpdateToken": g.token,
-            "RuleGroup": json.loads(json.dumps(g.body)),
+            "RuleGroup": copy.deepcopy(g.body),
             "RuleGroupResponse": self._group_response(g, describe=True),
         }
 
@@ -290,7 +290,7 @@ class Emulator:
         pol = Resource(
             p["FirewallPolicyName"],
             self._arn(region, "firewall-policy", p["FirewallPolicyName"]),
-            json.loads(json.dumps(p["FirewallPolicy"])),
+            copy.deepcopy(p["FirewallPolicy"]),
             {"Description": p.get("Description", "")},
         )
         if not p.get("DryRun"):
@@ -301,7 +301,7 @@ class Emulator:
         pol = self._find_policy(region, p)
         return {
             "UpdateToken": pol.token,
-            "FirewallPolicy": json.loads(json.dumps(pol.body)),
+            "FirewallPolicy": copy.deepcopy(pol.body),
             "FirewallPolicyResponse": self._policy_response(pol),
         }
 
@@ -311,7 +311,7 @@ class Emulator:
             raise ApiError("InvalidTokenException", "Update token is stale: the firewall policy changed")
         self._check_policy(region, p["FirewallPolicy"])
         if not p.get("DryRun"):
-            pol.body = json.loads(json.dumps(p["FirewallPolicy"]))
+            pol.body = copy.deepcopy(p["FirewallPolicy"])
             pol.token = str(uuid.uuid4())
         return {"UpdateToken": pol.token, "FirewallPolicyResponse": self._policy_response(pol)}
 

@@ -117,11 +117,8 @@ def verify(
         if probes:
             specs, doc = load_probes(probes)
             extra += verifier.user_probes(specs, doc, ("probes",))
-        chosen = [p for p in plans if region in (None, p.region)]
-        if not chosen:
-            raise RulecError(f"region '{region}' is not in {policy}")
         version = engine.suricata_version()
-        reports = [verifier.verify_region(p, extra) for p in chosen]
+        reports = [verifier.verify_region(p, extra) for p in pipeline.select(plans, region, policy)]
     except RulecError as exc:
         _fail(exc)
     if format == "json":
@@ -149,7 +146,7 @@ def push(
     catalogs: CatalogsOpt = None,
 ) -> None:
     """Create or update the rule groups through the Network Firewall API (needs `rulec[aws]`)."""
-    from rulec import emit_aws, pipeline
+    from rulec import pipeline
 
     try:
         from rulec.push import Pusher, PushError
@@ -162,11 +159,7 @@ def push(
                 f"{result.lock_path} is not up to date with {policy}; run `rulec build` and "
                 "commit the lock before pushing (SIDs must be reviewed)"
             )
-        requests = {
-            p.region: [emit_aws.request(g) for g in p.groups] for p in result.plans if region in (None, p.region)
-        }
-        if not requests:
-            raise RulecError(f"region '{region}' is not in {policy}")
+        requests = {p.region: result.requests[p.region] for p in pipeline.select(result.plans, region, policy)}
         pusher = Pusher(profile, endpoint_url, log=typer.echo)
         plan = pusher.plan(requests, firewall_policy, replace)
         typer.echo("\n".join(plan.describe()))
@@ -240,10 +233,7 @@ def explain(
 
     try:
         _, plans, _, _ = pipeline.plan(policy, catalogs)
-        chosen = [p for p in plans if region in (None, p.region)]
-        if not chosen:
-            raise RulecError(f"region '{region}' is not in {policy}")
-        results = [(p.region, explainer.explain(host, p)) for p in chosen]
+        results = [(p.region, explainer.explain(host, p)) for p in pipeline.select(plans, region, policy)]
     except RulecError as exc:
         _fail(exc)
     if format == "json":

@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rulec import emit_aws, pipeline, push_diff
+from rulec import pipeline, push_diff
 from rulec.errors import Position, error_at
 from rulec.explain import origin_text
-from rulec.ir import RegionPlan
 
 
 @dataclass
@@ -32,11 +31,12 @@ class GroupDiff:
     why: dict[str, list[str]]  # name -> origins (added names: new side; removed: old side)
 
 
-def _from_plans(label: str, plans: list[RegionPlan]) -> Side:
+def _from_policy(label: str, policy: Path, catalogs: Path | None) -> Side:
+    result = pipeline.build(policy, catalogs)
     side = Side(label, {})
-    for p in plans:
-        for g in p.groups:
-            side.requests[f"{p.region}/{g.name}"] = emit_aws.request(g)
+    for p in result.plans:
+        for doc in result.requests[p.region]:
+            side.requests[f"{p.region}/{doc['RuleGroupName']}"] = doc
         for t in p.resolved.targets:
             side.why[(p.region, t.name)] = [origin_text(o) for o in t.origins]
     return side
@@ -71,8 +71,7 @@ def _from_git(spec: str, catalogs: Path | None) -> Side:
                 dst.write_bytes(proc.stdout)
             elif src == policy:
                 raise error_at(Position(spec), f"git cannot show it: {proc.stderr.decode(errors='replace').strip()}")
-        _, plans, _, _ = pipeline.plan(target, catalogs)
-        side = _from_plans(spec, plans)
+        side = _from_policy(spec, target, catalogs)
     side.why = {k: [w.replace(str(target), spec) for w in v] for k, v in side.why.items()}
     return side
 
@@ -82,8 +81,7 @@ def load(arg: str, catalogs: Path | None) -> Side:
     if path.is_dir():
         return _from_dir(path)
     if path.is_file():
-        _, plans, _, _ = pipeline.plan(path, catalogs)
-        return _from_plans(arg, plans)
+        return _from_policy(arg, path, catalogs)
     if ":" in arg:
         return _from_git(arg, catalogs)
     raise error_at(Position(arg), "no such file or directory (nor a git REV:PATH)")

@@ -33,6 +33,7 @@ class Build:
     lock_before: Lock
     lock_after: Lock
     files: dict[str, bytes]  # path relative to the output directory -> bytes
+    requests: dict[str, list[dict]]  # region -> the CreateRuleGroup requests written for it (schema-checked)
 
     @property
     def lock_bytes(self) -> bytes:
@@ -58,14 +59,24 @@ def build(policy_path: Path, catalogs: Path | None = None) -> Build:
     lp, plans, before, after = plan(policy_path, catalogs)
     validator = emit_aws.RequestValidator()
     files: dict[str, bytes] = {}
+    requests: dict[str, list[dict]] = {}
     for p in plans:
         for group in p.groups:
             doc = emit_aws.request(group)
             rel = f"{p.region}/{group.name}.json"
             validator.check(doc, rel)
+            requests.setdefault(p.region, []).append(doc)
             files[rel] = emit_aws.to_bytes(doc)
             files[f"{p.region}/{group.name}.rules"] = emit_suricata.rules_text(group).encode()
-    return Build(lp, plans, lock_path(policy_path), before, after, dict(sorted(files.items())))
+    return Build(lp, plans, lock_path(policy_path), before, after, dict(sorted(files.items())), requests)
+
+
+def select(plans: list[RegionPlan], region: str | None, policy_path: Path) -> list[RegionPlan]:
+    """The plans of one region (or all, for None); an unknown region is bad input."""
+    chosen = [p for p in plans if region in (None, p.region)]
+    if not chosen:
+        raise RulecError(f"region '{region}' is not in {policy_path}")
+    return chosen
 
 
 def stale_files(out_dir: Path, files: dict[str, bytes]) -> list[str]:

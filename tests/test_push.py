@@ -6,14 +6,13 @@ import shutil
 import boto3
 import pytest
 
-from rulec import emit_aws, pipeline
+from rulec import pipeline
 from rulec.push import Pusher, PushError
 from tests.conftest import EXAMPLE
 
 
 def requests_for(policy):
-    result = pipeline.build(policy)
-    return {p.region: [emit_aws.request(g) for g in p.groups] for p in result.plans}
+    return pipeline.build(policy).requests
 
 
 def pusher(server, **kw):

@@ -108,7 +108,7 @@ def verify(
     """Prove the rule groups on Suricata with real packets; exit 1 if any verdict is unexpected."""
     from rulec import pipeline
     from rulec import verify as verifier
-    from rulec.policy import load_probes
+    from rulec.load.policy import load_probes
     from rulec.verify import engine, report
 
     try:
@@ -149,7 +149,7 @@ def push(
     from rulec import pipeline
 
     try:
-        from rulec.push import Pusher, PushError
+        from rulec.aws.push import Pusher, PushError
     except ImportError:
         _fail(RulecError("rulec push needs boto3: pip install 'rulec[aws]'"))
     try:
@@ -202,9 +202,9 @@ def lint(
     max_age: Annotated[int, typer.Option("--max-age", help="Days before a catalog entry is stale")] = 365,
 ) -> None:
     """Point at what is dangerous in a policy: file:line:col: CODE severity message."""
-    from rulec import lint as linter
     from rulec import pipeline
-    from rulec.lint import checks, output
+    from rulec.review import lint as linter
+    from rulec.review.lint import checks, output
 
     try:
         lp, plans, _, _ = pipeline.plan(policy, catalogs)
@@ -228,8 +228,8 @@ def explain(
     format: FormatOpt = "text",
 ) -> None:
     """Would HOST pass or drop, for TLS and HTTP, which target or rule decides, and why it is there."""
-    from rulec import explain as explainer
     from rulec import pipeline
+    from rulec.review import explain as explainer
 
     try:
         _, plans, _, _ = pipeline.plan(policy, catalogs)
@@ -263,7 +263,7 @@ def diff_cmd(
     exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when anything differs")] = False,
 ) -> None:
     """What a change does: names, rules and capacity per group, with the feature and source behind each name."""
-    from rulec import compare
+    from rulec.review import compare
 
     try:
         diffs = compare.compare(compare.load(old, catalogs), compare.load(new, catalogs))
@@ -280,7 +280,7 @@ def diff_cmd(
 @catalog_app.command("list")
 def catalog_list(catalogs: CatalogsOpt = None, format: FormatOpt = "text") -> None:
     """Regions (with completeness) and features."""
-    from rulec import catalog_view
+    from rulec.review import catalog_view
 
     try:
         data = catalog_view.listing(catalogs)
@@ -306,7 +306,7 @@ def catalog_show(
     format: FormatOpt = "text",
 ) -> None:
     """The names FEATURE resolves to in a region, each with its source."""
-    from rulec import catalog_view
+    from rulec.review import catalog_view
 
     try:
         data = catalog_view.show(feature, region, catalogs)
@@ -334,8 +334,8 @@ def catalog_import_ip_ranges(
     check: Annotated[bool, typer.Option("--check", help="Exit 1 if the catalog differs; write nothing")] = False,
 ) -> None:
     """Refresh catalogs/ip-ranges.yaml from ip-ranges.json and print what changed (rulec never downloads)."""
-    from rulec import ipranges
-    from rulec.catalog import default_root
+    from rulec.load import ipranges
+    from rulec.load.catalog import default_root
     from rulec.pipeline import write_atomic
 
     try:

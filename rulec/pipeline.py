@@ -13,14 +13,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from rulec import emit_aws, emit_suricata
-from rulec.catalog import Catalogs, default_root
-from rulec.compile import compile_policy
+from rulec.compile.ir import RegionPlan
+from rulec.compile.lock import Lock, dump_lock, lock_path, read_lock
+from rulec.compile.plan import compile_policy
+from rulec.compile.resolve import resolve
+from rulec.emit import aws_classic as emit_aws
+from rulec.emit import suricata as emit_suricata
 from rulec.errors import Position, RulecError, error_at
-from rulec.ir import RegionPlan
-from rulec.lock import Lock, dump_lock, lock_path, read_lock
-from rulec.policy import LoadedPolicy, load_policy
-from rulec.resolve import resolve
+from rulec.load.catalog import Catalogs, default_root
+from rulec.load.policy import LoadedPolicy, load_policy
 
 _REGION_DIR = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rulec import catalog, policy
+from rulec.load import catalog, policy
 
 
 def generated() -> dict[str, bytes]:

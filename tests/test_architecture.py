@@ -24,13 +24,38 @@ def imported(tree) -> set[str]:
     return names
 
 
-def test_only_cli_imports_typer_and_only_push_imports_boto3():
+def test_only_cli_imports_typer_and_only_the_aws_side_imports_boto3():
     for name, tree in modules():
         used = imported(tree)
         if name != "rulec/cli.py":
             assert "typer" not in used, name
-        if name != "rulec/push.py":
+        if not name.startswith("rulec/aws/"):
             assert not used & {"boto3", "botocore"}, name
+
+
+# Stages in pipeline order: a module may import its own stage and the ones before it, never a later one.
+STAGES = ["load", "compile", "emit", "verify", "review", "aws"]
+
+
+def stage_of(module: str) -> int | None:
+    parts = module.split(".")
+    if parts[0] != "rulec" or len(parts) < 2 or parts[1] not in STAGES:
+        return None
+    return STAGES.index(parts[1])
+
+
+def test_stages_import_only_earlier_stages():
+    late = {"verify", "review", "aws"}  # the consumers of a build: siblings, none feeds the compiler
+    for name, tree in modules():
+        own = stage_of(name.removesuffix(".py").replace("/", "."))
+        if own is None:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                other = stage_of(node.module)
+                if other is None or STAGES[other] in late and STAGES[own] in late:
+                    continue
+                assert other <= own, f"{name} imports {node.module}: a later stage"
 
 
 def test_library_never_prints_or_exits():

@@ -5,10 +5,10 @@ import typing
 import pytest
 import yaml
 
-from rulec import ipranges
-from rulec.catalog import Catalogs, FactKind, default_root
+from rulec.compile.resolve import feature_targets
 from rulec.errors import Position, RulecError
-from rulec.resolve import feature_targets
+from rulec.load import ipranges
+from rulec.load.catalog import Catalogs, FactKind, default_root
 from tests.conftest import ROOT
 
 CATS = Catalogs(default_root())

@@ -1,6 +1,6 @@
 import pytest
 
-from rulec.compile import auto_capacity
+from rulec.compile.plan import auto_capacity
 from rulec.errors import RulecError
 from rulec.pipeline import plan
 

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from rulec.domains import BadName, covers, matches, normalize
+from rulec.load.domains import BadName, covers, matches, normalize
 
 label = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
 names = st.lists(label, min_size=2, max_size=5).map(".".join).filter(lambda n: not n.split(".")[-1].isdigit())
@@ -71,7 +71,7 @@ def test_wildcard_covers_apex_and_subdomains_but_not_lookalikes(name, sub):
 
 @given(st.lists(st.tuples(st.booleans(), names), max_size=6), names, st.lists(label, max_size=2))
 def test_matcher_agrees_with_matches(raw_targets, host, prefix):
-    from rulec.domains import Matcher
+    from rulec.load.domains import Matcher
 
     targets = [("." if w else "") + n for w, n in raw_targets]
     host = ".".join([*prefix, host])

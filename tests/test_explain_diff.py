@@ -2,8 +2,8 @@ import json
 import shutil
 import subprocess
 
-from rulec.explain import explain
 from rulec.pipeline import plan
+from rulec.review.explain import explain
 from tests.conftest import EXAMPLE, ROOT
 
 MULTI = ROOT / "tests/golden/multi-region/policy.yaml"
@@ -126,8 +126,8 @@ def test_diff_against_a_git_revision(cli, tmp_path, monkeypatch):
 def test_domain_sid_layout_matches_the_emitted_rules():
     import re
 
-    from rulec.emit_suricata import domain_rules, domain_sid
-    from rulec.ir import DomainListGroup
+    from rulec.compile.ir import DomainListGroup
+    from rulec.emit.suricata import domain_rules, domain_sid
 
     for policy in (EXAMPLE, MULTI):
         _, plans, _, _ = plan(policy)

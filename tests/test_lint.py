@@ -3,10 +3,10 @@ import json
 
 import pytest
 
-from rulec import lint
-from rulec.catalog import Catalogs, default_root
-from rulec.lint.checks import ALL
+from rulec.load.catalog import Catalogs, default_root
 from rulec.pipeline import plan
+from rulec.review import lint
+from rulec.review.lint.checks import ALL
 from tests.conftest import EXAMPLE
 
 

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rulec.compile.lock import Lock, assign, dump_lock, lock_path, parse_lock
 from rulec.errors import RulecError
-from rulec.lock import Lock, assign, dump_lock, lock_path, parse_lock
 
 keys = st.lists(
     st.sampled_from([f"deny-protocol:{p}" for p in ("FTP", "SSH", "ICMP", "TCP", "UDP", "SMB", "DNS")]),

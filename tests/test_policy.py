@@ -1,7 +1,7 @@
 import pytest
 
 from rulec.errors import RulecError
-from rulec.policy import load_policy
+from rulec.load.policy import load_policy
 
 
 def errors(path) -> list[str]:

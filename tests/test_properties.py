@@ -4,9 +4,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rulec import pipeline
-from rulec.domains import covers
+from rulec.compile.resolve import Origin, collapse
 from rulec.errors import Position
-from rulec.resolve import Origin, collapse
+from rulec.load.domains import covers
 
 label = st.sampled_from(["a", "b", "api", "www", "pypi", "files", "x1", "cdn"])
 name = st.lists(label, min_size=1, max_size=3).map(lambda ls: ".".join(ls) + ".example.org")

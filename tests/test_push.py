@@ -7,7 +7,7 @@ import boto3
 import pytest
 
 from rulec import pipeline
-from rulec.push import Pusher, PushError
+from rulec.aws.push import Pusher, PushError
 from tests.conftest import EXAMPLE
 
 

@@ -1,9 +1,9 @@
 import pytest
 
-from rulec.catalog import Catalogs, default_root
+from rulec.compile.resolve import resolve
 from rulec.errors import RulecError
-from rulec.policy import load_policy
-from rulec.resolve import resolve
+from rulec.load.catalog import Catalogs, default_root
+from rulec.load.policy import load_policy
 
 
 def run(path):

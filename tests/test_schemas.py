@@ -5,9 +5,9 @@ import pytest
 import yaml
 
 from rulec import schemagen
-from rulec.catalog import default_root
-from rulec.emit_aws import RequestValidator
+from rulec.emit.aws_classic import RequestValidator
 from rulec.errors import RulecError
+from rulec.load.catalog import default_root
 from rulec.resources import data_dir, load_schema
 from tests.conftest import EXAMPLE, ROOT
 

@@ -1,7 +1,7 @@
 import pytest
 
 from rulec.errors import RulecError
-from rulec.source import MAX_NODES, parse_yaml
+from rulec.load.source import MAX_NODES, parse_yaml
 
 
 def err(raw: bytes) -> str:

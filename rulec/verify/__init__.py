@@ -9,9 +9,9 @@ import ipaddress
 import time
 from dataclasses import dataclass, field
 
+from rulec.compile.ir import RegionPlan
 from rulec.errors import RulecError
-from rulec.ir import RegionPlan
-from rulec.policy import Probe as ProbeSpec
+from rulec.load.policy import Probe as ProbeSpec
 from rulec.verify import engine
 from rulec.verify.pcap import FTP_GREETING, HTTP_RESPONSE, SSH_BANNER, Pcap, TcpFlow, client_hello, http_request
 from rulec.verify.probes import DEFAULT_PORT, Probe, derive, home_host

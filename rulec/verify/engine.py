@@ -10,9 +10,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from rulec import emit_suricata
+from rulec.compile.ir import DomainListGroup, Group
+from rulec.emit import suricata as emit_suricata
 from rulec.errors import RulecError
-from rulec.ir import DomainListGroup, Group
 
 SID_BLOCK = 1_000_000  # group i's rules get SIDs i*SID_BLOCK + n, so groups never collide in one run
 

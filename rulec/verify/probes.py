@@ -12,8 +12,8 @@ import hashlib
 import ipaddress
 from dataclasses import dataclass
 
-from rulec.domains import Matcher
-from rulec.ir import DROPPED_BY, DomainListGroup, RegionPlan, StatefulGroup
+from rulec.compile.ir import DROPPED_BY, DomainListGroup, RegionPlan, StatefulGroup
+from rulec.load.domains import Matcher
 
 DEFAULT_PORT = {"tls": 443, "http": 80, "ssh": 22, "ftp": 21, "tcp": 4444, "udp": 5000, "icmp": 0}
 KIND_OF_TYPE = {"TLS_SNI": "tls", "HTTP_HOST": "http"}

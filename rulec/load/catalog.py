@@ -14,9 +14,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rulec.errors import Position, error_at
-from rulec.policy import Name
+from rulec.load.policy import Name
+from rulec.load.source import Document, load_model
 from rulec.resources import data_dir
-from rulec.source import Document, load_model
 
 FactKind = Literal[
     "webapp", "scc_relay", "metastore", "artifacts", "logs", "system_tables", "datasets", "kinesis", "sts"

@@ -6,10 +6,10 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Iterable
 
-from rulec.domains import matches
-from rulec.ir import DROPPED_BY
-from rulec.lint import Check, Context, Finding
-from rulec.resolve import Origin
+from rulec.compile.ir import DROPPED_BY
+from rulec.compile.resolve import Origin
+from rulec.load.domains import matches
+from rulec.review.lint import Check, Context, Finding
 
 # Names that stand for storage anyone can write to. A target that equals a shared endpoint, or a
 # wildcard that matches any of these, lets data leave to buckets the organisation does not own.

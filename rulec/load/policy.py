@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from rulec.domains import BadName, normalize
-from rulec.source import Document, load_model
+from rulec.load.domains import BadName, normalize
+from rulec.load.source import Document, load_model
 
 PROTOCOLS = (
     "IP",

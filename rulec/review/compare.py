@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rulec import pipeline, push_diff
+from rulec import pipeline
+from rulec.aws import push_diff
 from rulec.errors import Position, error_at
-from rulec.explain import origin_text
+from rulec.review.explain import origin_text
 
 
 @dataclass

@@ -3,7 +3,7 @@ for `rulec verify`). Domain lists translate exactly as AWS documents; StatefulRu
 
 from __future__ import annotations
 
-from rulec.ir import DomainListGroup, Group, StatefulRule
+from rulec.compile.ir import DomainListGroup, Group, StatefulRule
 
 _PROTO = {"TLS_SNI": ("tls", "TLS", "ssl_state:client_hello; tls.sni;"), "HTTP_HOST": ("http", "HTTP", "http.host;")}
 _ACTION = {"ALLOWLIST": "pass", "DENYLIST": "drop", "REJECTLIST": "reject", "ALERTLIST": "alert"}

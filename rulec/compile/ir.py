@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rulec.resolve import ResolvedRegion
+from rulec.compile.resolve import ResolvedRegion
 
 # What a DROP rule for a protocol takes down with it: Suricata sees TLS and HTTP inside TCP, and IP
 # matches everything. Keys are target types (what a domain list inspects) and the transports.

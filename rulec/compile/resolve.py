@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rulec.catalog import Catalogs, Entry
-from rulec.domains import Matcher
 from rulec.errors import Diagnostic, Position, RulecError
-from rulec.policy import LoadedPolicy
+from rulec.load.catalog import Catalogs, Entry
+from rulec.load.domains import Matcher
+from rulec.load.policy import LoadedPolicy
 
 
 @dataclass(frozen=True)

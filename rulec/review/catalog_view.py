@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rulec.catalog import Catalogs, default_root
+from rulec.compile.resolve import feature_targets
 from rulec.errors import Position, RulecError
-from rulec.resolve import feature_targets
+from rulec.load.catalog import Catalogs, default_root
 
 
 def listing(root: Path | None = None) -> dict[str, Any]:

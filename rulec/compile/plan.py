@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from rulec.compile.ir import DomainListGroup, RegionPlan, StatefulGroup, StatefulRule
+from rulec.compile.lock import Lock, assign
+from rulec.compile.resolve import ResolvedRegion
 from rulec.errors import Diagnostic, RulecError
-from rulec.ir import DomainListGroup, RegionPlan, StatefulGroup, StatefulRule
-from rulec.lock import Lock, assign
-from rulec.policy import MAX_CAPACITY, GroupSpec, LoadedPolicy
-from rulec.resolve import ResolvedRegion
+from rulec.load.policy import MAX_CAPACITY, GroupSpec, LoadedPolicy
 
 MIN_AUTO_CAPACITY = 100
 HEADROOM = 1.5  # computed capacity = 1.5 x today's rules, rounded up to a hundred

@@ -10,10 +10,10 @@ import datetime
 from dataclasses import dataclass, field
 from typing import ClassVar, Iterable
 
+from rulec.compile.ir import RegionPlan
+from rulec.compile.resolve import Origin
 from rulec.errors import Position
-from rulec.ir import RegionPlan
-from rulec.policy import LoadedPolicy
-from rulec.resolve import Origin
+from rulec.load.policy import LoadedPolicy
 
 SEVERITIES = ("info", "warning", "error")
 
@@ -58,7 +58,7 @@ class Check:
 
 
 def run(ctx: Context, checks: Iterable[Check] | None = None) -> list[Finding]:
-    from rulec.lint.checks import ALL
+    from rulec.review.lint.checks import ALL
 
     found: set[Finding] = set()
     for check in checks if checks is not None else [c() for c in ALL]:

@@ -15,7 +15,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from rulec import push_diff
+from rulec.aws import push_diff
 from rulec.errors import RulecError
 
 RETRYABLE = {

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rulec.compile.ir import DomainListGroup, Group, StatefulRule
 from rulec.errors import Diagnostic, Position, RulecError
-from rulec.ir import DomainListGroup, Group, StatefulRule
 from rulec.resources import load_schema
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from rulec.errors import Position, error_at
-from rulec.source import read_bytes
+from rulec.load.source import read_bytes
 
 SOURCE_URL = "https://www.databricks.com/networking/v1/ip-ranges.json"
 FILE_NAME = "ip-ranges.yaml"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rulec.domains import BadName, Matcher, normalize
-from rulec.emit_suricata import domain_sid
+from rulec.compile.ir import DROPPED_BY, DomainListGroup, RegionPlan, StatefulGroup
+from rulec.compile.resolve import Origin
+from rulec.emit.suricata import domain_sid
 from rulec.errors import RulecError
-from rulec.ir import DROPPED_BY, DomainListGroup, RegionPlan, StatefulGroup
-from rulec.resolve import Origin
+from rulec.load.domains import BadName, Matcher, normalize
 
 TYPE_PROTOCOL = {"TLS_SNI": ("TLS", "tls"), "HTTP_HOST": ("HTTP", "http")}
 

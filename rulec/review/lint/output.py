@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from rulec import __version__
-from rulec.lint import Finding
+from rulec.review.lint import Finding
 
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 

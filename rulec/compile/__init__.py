@@ -1,0 +1,1 @@
+"""Compile stage: resolve names, assign SIDs, build the rule-group IR."""

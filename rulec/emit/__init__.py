@@ -1,0 +1,1 @@
+"""Emit stage: one module per target format over the IR."""

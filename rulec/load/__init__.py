@@ -1,0 +1,1 @@
+"""Load stage: YAML with positions, the policy, the catalogs, names."""

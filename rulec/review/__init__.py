@@ -1,0 +1,1 @@
+"""Review tools over the IR: lint, explain, diff, catalog views."""

@@ -104,6 +104,10 @@ def verify(
     catalogs: CatalogsOpt = None,
     format: FormatOpt = "text",
     problems: Annotated[bool, typer.Option("--problems", help="Show only failures and open paths")] = False,
+    suricata: Annotated[
+        Optional[str],
+        typer.Option("--suricata", help="Suricata binary (default: $RULEC_SURICATA, else `suricata` on PATH)"),
+    ] = None,
 ) -> None:
     """Prove the rule groups on Suricata with real packets; exit 1 if any verdict is unexpected."""
     from rulec import pipeline
@@ -117,8 +121,9 @@ def verify(
         if probes:
             specs, doc = load_probes(probes)
             extra += verifier.user_probes(specs, doc, ("probes",))
-        version = engine.suricata_version()
-        reports = [verifier.verify_region(p, extra) for p in pipeline.select(plans, region, policy)]
+        binary = engine.suricata_path(suricata)
+        version = engine.suricata_version(binary)
+        reports = [verifier.verify_region(p, extra, binary) for p in pipeline.select(plans, region, policy)]
     except RulecError as exc:
         _fail(exc)
     if format == "json":

@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# Set-up shared by scripts/example.sh and scripts/test.sh: Suricata (Debian backports) and rulec.
+# Set-up shared by scripts/example.sh and scripts/test.sh: Suricata 7 and 8 (scripts/suricata.sh), and rulec
+# installed into a virtual environment, .venv (Debian 12 and 13 refuse pip installs into the system Python).
+# Usage: bash scripts/setup.sh [EXTRA]   (EXTRA: aws, the default, or dev)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 
-if ! command -v suricata >/dev/null 2>&1; then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  codename=$(. /etc/os-release; echo "$VERSION_CODENAME")
-  if [ ! -f /etc/apt/sources.list.d/backports.sources ]; then
-    sed -n '1,/^$/p' /etc/apt/sources.list.d/debian.sources \
-      | sed "s/^Suites:.*/Suites: ${codename}-backports/" | $sudo tee /etc/apt/sources.list.d/backports.sources >/dev/null
+bash scripts/suricata.sh
+
+venv=${RULEC_VENV:-.venv}
+if [ ! -x "$venv/bin/python" ]; then
+  if ! python3 -m venv "$venv" 2>/dev/null; then  # Debian's python3 needs python3-venv for this
+    rm -rf "$venv"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv "$venv"
   fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq -t "${codename}-backports" suricata >/dev/null
 fi
-suricata -V
-
-python3 -m pip install --quiet --disable-pip-version-check -e ".[${1:-aws}]"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[${1:-aws}]"

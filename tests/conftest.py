@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -59,3 +61,26 @@ def emulator(aws_env):
 
     with Server(Emulator()) as server:
         yield server
+
+
+def suricata_installs() -> dict[str, str]:
+    """Major version -> binary, for every Suricata the tests run on: `suricata7` and `suricata8` (written by
+    scripts/suricata.sh), or RULEC_TEST_SURICATA="7=/path,8=/path" to name them."""
+    named = os.environ.get("RULEC_TEST_SURICATA", "")
+    if named:
+        return dict(item.split("=", 1) for item in named.split(",") if item)
+    return {major: path for major in ("7", "8") if (path := shutil.which(f"suricata{major}"))}
+
+
+SURICATAS = suricata_installs()
+
+
+@pytest.fixture(params=["7", "8"], ids=lambda m: f"suricata{m}")
+def suricata(request, monkeypatch):
+    """Run the test on Suricata 7 and on Suricata 8 (Network Firewall runs 8.0.3). Never skips: a missing
+    version fails, because a verdict nobody checked on the engine AWS runs proves nothing."""
+    path = SURICATAS.get(request.param)
+    if path is None:
+        pytest.fail(f"Suricata {request.param} is not installed: run `bash scripts/suricata.sh`")
+    monkeypatch.setenv("RULEC_SURICATA", path)
+    return request.param

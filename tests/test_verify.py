@@ -1,4 +1,4 @@
-"""rulec verify against the real Suricata (installed by scripts/setup.sh; these tests never skip)."""
+"""rulec verify against the real Suricata, 7 and 8 (installed by scripts/suricata.sh; these tests never skip)."""
 
 import json
 import os
@@ -6,10 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from rulec.pipeline import plan
 from rulec.verify import verify_region
 from rulec.verify.engine import ruleset
 from tests.conftest import EXAMPLE
+
+pytestmark = pytest.mark.usefixtures("suricata")
 
 
 def report_for(path, extra=()):
@@ -125,7 +129,8 @@ def test_bad_probe_file(write_policy, tmp_path, cli):
 
 
 def test_missing_suricata_is_a_clear_error(tmp_path):
-    env = {**os.environ, "PATH": str(Path(sys.executable).parent)}
+    env = {k: v for k, v in os.environ.items() if k != "RULEC_SURICATA"}
+    env["PATH"] = str(Path(sys.executable).parent)
     proc = subprocess.run(
         [sys.executable, "-m", "rulec", "verify", str(EXAMPLE)], capture_output=True, text=True, env=env
     )
@@ -180,3 +185,17 @@ def test_a_pass_that_suricata_did_not_parse_is_a_failure():
     assert Verdict(probe, False, None, "tls").ok
     assert not Verdict(probe, False, None, None).ok  # e.g. a malformed ClientHello: the pass proves nothing
     assert Verdict(Probe("tcp", None, 4444, "open", "raw"), False, None, None).ok
+
+
+def test_verify_names_the_suricata_it_ran(cli, suricata):
+    r = cli("verify", EXAMPLE, "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert {region["engine"].split()[1][:2] for region in json.loads(r.stdout)} == {f"{suricata}."}
+    r = cli("verify", EXAMPLE, "--suricata", "/nonexistent/suricata")
+    assert r.exit_code == 2 and "--suricata names '/nonexistent/suricata'" in r.stderr
+
+
+def test_ci_runs_both_suricata_versions():
+    from tests.conftest import SURICATAS
+
+    assert sorted(SURICATAS) == ["7", "8"], "install both with `bash scripts/suricata.sh`"

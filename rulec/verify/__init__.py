@@ -96,7 +96,7 @@ def synthesize(probes: list[Probe], client: str, servers: list[str]) -> bytes:
     return pcap.bytes()
 
 
-def verify_region(plan: RegionPlan, extra: list[Probe]) -> RegionReport:
+def verify_region(plan: RegionPlan, extra: list[Probe], suricata: str | None = None) -> RegionReport:
     started = time.perf_counter()
     probes, notes = derive(plan)
     probes += extra
@@ -109,7 +109,9 @@ def verify_region(plan: RegionPlan, extra: list[Probe]) -> RegionReport:
     def key(src: str | None, dst: str | None) -> int | None:
         return index.get(dst, index.get(src))
 
-    results = engine.run(plan.groups, tuple(plan.resolved.home_net), synthesize(probes, client, servers), key)
+    results = engine.run(
+        plan.groups, tuple(plan.resolved.home_net), synthesize(probes, client, servers), key, suricata
+    )
     verdicts = []
     for i, p in enumerate(probes):
         r = results.get(i, engine.FlowResult())

@@ -4,6 +4,7 @@ back which flows it dropped (and by which rule)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -68,18 +69,26 @@ class FlowResult:
     app_proto: str | None = None
 
 
-def suricata_path() -> str:
+def suricata_path(explicit: str | None = None) -> str:
+    """The Suricata to run: `explicit` (--suricata), else $RULEC_SURICATA, else `suricata` on PATH."""
+    chosen = explicit or os.environ.get("RULEC_SURICATA") or None
+    if chosen:
+        path = shutil.which(chosen)
+        if not path:
+            how = "--suricata" if explicit else "RULEC_SURICATA"
+            raise RulecError(f"{how} names '{chosen}', which is not an executable Suricata")
+        return path
     path = shutil.which("suricata")
     if not path:
         raise RulecError(
             "Suricata is not installed (rulec verify runs it offline). Install it with "
-            "`bash scripts/setup.sh` or Debian's backports package `suricata` (7.x or 8.x)"
+            "`bash scripts/setup.sh` (Suricata 7 and 8), or name one with --suricata PATH or RULEC_SURICATA"
         )
     return path
 
 
-def suricata_version() -> str:
-    out = subprocess.run([suricata_path(), "-V"], capture_output=True, text=True, check=False).stdout
+def suricata_version(path: str | None = None) -> str:
+    out = subprocess.run([path or suricata_path(), "-V"], capture_output=True, text=True, check=False).stdout
     return out.strip().removeprefix("This is Suricata version ").removesuffix("RELEASE").strip()
 
 
@@ -98,7 +107,9 @@ def ruleset(groups: tuple[Group, ...]) -> tuple[str, dict[int, RuleRef]]:
     return "".join(line + "\n" for line in lines), refs
 
 
-def run(groups: tuple[Group, ...], home_net: tuple[str, ...], pcap: bytes, key: callable) -> dict[object, FlowResult]:
+def run(
+    groups: tuple[Group, ...], home_net: tuple[str, ...], pcap: bytes, key: callable, suricata: str | None = None
+) -> dict[object, FlowResult]:
     """Run Suricata over `pcap`; return results keyed by key(src_ip, dest_ip) for every event seen."""
     rules, refs = ruleset(groups)
     with tempfile.TemporaryDirectory(prefix="rulec-verify-") as tmp:
@@ -107,7 +118,7 @@ def run(groups: tuple[Group, ...], home_net: tuple[str, ...], pcap: bytes, key: 
         (work / "probes.rules").write_text(rules)
         (work / "probes.pcap").write_bytes(pcap)
         cmd = [
-            suricata_path(),
+            suricata_path(suricata),
             "-c",
             str(work / "suricata.yaml"),
             "-S",

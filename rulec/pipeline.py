@@ -10,7 +10,7 @@ import difflib
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rulec.compile.ir import RegionPlan
@@ -35,6 +35,9 @@ class Build:
     lock_after: Lock
     files: dict[str, bytes]  # path relative to the output directory -> bytes
     requests: dict[str, list[dict]]  # region -> the CreateRuleGroup requests written for it (schema-checked)
+    # region -> the CreateFirewallPolicy request written for it, when the policy declares `firewall_policy`
+    # (DIR/<region>/<name>.firewall-policy.json; group ARNs carry the placeholder ${AccountId})
+    policy_requests: dict[str, dict] = field(default_factory=dict)
 
     @property
     def lock_bytes(self) -> bytes:

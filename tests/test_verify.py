@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from rulec.emit.suricata import domain_sid
 from rulec.pipeline import plan
 from rulec.verify import verify_region
 from rulec.verify.engine import ruleset
@@ -32,7 +33,7 @@ def test_reference_example_on_suricata():
     # allowed names pass, at the apex and below
     assert not v["tls", "pypi.org", 443, None].dropped and v["tls", "pypi.org", 443, None].app_proto == "tls"
     assert not v["http", "cran.r-project.org", 80, None].dropped
-    # look-alikes and exfiltration targets drop, by the group's default drop (sid 9 TLS, sid 10 HTTP)
+    # look-alikes and exfiltration targets drop, by the group's default drop (review sid 1 TLS, sid 2 HTTP)
     for host in (
         "evilpypi.org",
         "pypi.org.attacker.example",
@@ -42,8 +43,8 @@ def test_reference_example_on_suricata():
         "exfil-bucket-rulec.s3.eu-west-1.amazonaws.com",
     ):
         assert v["tls", host, 443, None].dropped, host
-        assert (v["tls", host, 443, None].by.group, v["tls", host, 443, None].by.sid) == ("Databricks-FQDNs", 9)
-        assert v["http", host, 80, None].by.sid == 10
+        assert (v["tls", host, 443, None].by.group, v["tls", host, 443, None].by.sid) == ("Databricks-FQDNs", 1)
+        assert v["http", host, 80, None].by.sid == 2
     # denied protocols drop, each by its own rule
     assert (v["ssh", None, 22, None].by.group, v["ssh", None, 22, None].by.sid) == ("Deny-Protocols", 2)
     assert v["ftp", None, 21, None].by.sid == 1 and v["ftp", None, 21, None].app_proto == "ftp"
@@ -145,7 +146,8 @@ def test_combined_ruleset_keeps_sids_apart_and_maps_back():
     sids = [int(line.split("sid:")[1].split(";")[0]) for line in text.splitlines()]
     assert len(sids) == len(set(sids)) == 13
     assert refs[sids[-1]].group == "Deny-Protocols" and refs[sids[-1]].sid == 3
-    assert refs[sids[0]].group == "Databricks-FQDNs" and refs[sids[0]].sid == 1
+    first = domain_sid(region.groups[0], "TLS_SNI", region.groups[0].targets[0])
+    assert refs[sids[0]].group == "Databricks-FQDNs" and refs[sids[0]].sid == first
 
 
 def test_verify_cli_example_exits_0(cli):

@@ -97,9 +97,10 @@ def ruleset(groups: tuple[Group, ...]) -> tuple[str, dict[int, RuleRef]]:
     lines, refs = [], {}
     for i, group in enumerate(groups, start=1):
         if isinstance(group, DomainListGroup):
-            rules = emit_suricata.domain_rules(group, first_sid=i * SID_BLOCK + 1)
-            for n in range(len(rules)):
-                refs[i * SID_BLOCK + 1 + n] = RuleRef(group.name, n + 1)
+            rules = []
+            for n, (review, rule) in enumerate(emit_suricata.domain_rules(group), start=1):
+                rules.append(rule.replace(f" sid:{review}; rev:1;)", f" sid:{i * SID_BLOCK + n}; rev:1;)"))
+                refs[i * SID_BLOCK + n] = RuleRef(group.name, review)
         else:
             rules = [emit_suricata.stateful_rule(r, sid=i * SID_BLOCK + r.sid) for r in group.rules]
             refs.update({i * SID_BLOCK + r.sid: RuleRef(group.name, r.sid) for r in group.rules})

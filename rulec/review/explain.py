@@ -114,7 +114,8 @@ def _service(name: str, port: int, plan: RegionPlan, world: World, proto: str) -
     reason = f"{d.group} sid {d.sid}: {d.why}" if d.group else d.why
     v = Verdict(proto, d.verdict, reason)
     if service is not None:
-        v.origins = [origin_text(service.origin)]
+        o = service.origin
+        v.origins = [origin_text(o) if o.feature else f"service entry at {o.pos}"]
     return v
 
 

@@ -13,11 +13,13 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rulec.compile import nextgen
 from rulec.compile.ir import RegionPlan
 from rulec.compile.lock import Lock, dump_lock, lock_path, read_lock
 from rulec.compile.plan import compile_policy
 from rulec.compile.resolve import resolve
 from rulec.emit import aws_classic as emit_aws
+from rulec.emit import aws_nextgen as emit_nextgen
 from rulec.emit import firewall_policy as emit_policy
 from rulec.emit import suricata as emit_suricata
 from rulec.errors import Position, RulecError, error_at
@@ -39,6 +41,8 @@ class Build:
     # region -> the CreateFirewallPolicy request written for it, when the policy declares `firewall_policy`
     # (DIR/<region>/<name>.firewall-policy.json; group ARNs carry the placeholder ${AccountId})
     policy_requests: dict[str, dict] = field(default_factory=dict)
+    # engine: next-gen: region -> (CreateRuleGroup Type FIREWALL requests, the CreateFirewallPolicyV2 request)
+    nextgen_requests: dict[str, tuple[list[dict], dict]] = field(default_factory=dict)
 
     @property
     def lock_bytes(self) -> bytes:
@@ -53,9 +57,11 @@ def plan(policy_path: Path, catalogs: Path | None = None) -> tuple[LoadedPolicy,
     """Load, resolve and compile: the IR for every region, without emitting anything."""
     lp = load_policy(policy_path)
     cats = Catalogs(catalogs or default_root())
+    nextgen.check_policy(lp)
     regions = resolve(lp, cats)
     before = read_lock(lock_path(policy_path))
-    plans, after = compile_policy(lp, regions, before)
+    compiler = nextgen.compile_policy if lp.policy.engine == "next-gen" else compile_policy
+    plans, after = compiler(lp, regions, before)
     return lp, plans, before, after
 
 
@@ -66,7 +72,11 @@ def build(policy_path: Path, catalogs: Path | None = None) -> Build:
     files: dict[str, bytes] = {}
     requests: dict[str, list[dict]] = {}
     policies: dict[str, dict] = {}
+    ng_requests: dict[str, tuple[list[dict], dict]] = {}
     for p in plans:
+        if p.nextgen is not None:
+            ng_requests[p.region] = emit_nextgen.files(p, files)
+            continue
         for group in p.groups:
             doc = emit_aws.request(group)
             rel = f"{p.region}/{group.name}.json"
@@ -82,7 +92,9 @@ def build(policy_path: Path, catalogs: Path | None = None) -> Build:
             emit_aws.RequestValidator("create-firewall-policy").check(doc, rel)
             policies[p.region] = doc
             files[rel] = emit_aws.to_bytes(doc)
-    return Build(lp, plans, lock_path(policy_path), before, after, dict(sorted(files.items())), requests, policies)
+    return Build(
+        lp, plans, lock_path(policy_path), before, after, dict(sorted(files.items())), requests, policies, ng_requests
+    )
 
 
 def select(plans: list[RegionPlan], region: str | None, policy_path: Path) -> list[RegionPlan]:

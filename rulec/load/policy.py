@@ -143,6 +143,11 @@ class FirewallPolicySpec(_Model):
     stateful_default_actions: Annotated[object, AfterValidator(_no_default_actions)] = Field(
         default=None, json_schema_extra={"not": {}}
     )
+    mode: Literal["monitor", "enforce"] | None = Field(
+        default=None,
+        description="engine: next-gen only: PolicyMode of the FirewallPolicyV2 (default enforce); in monitor "
+        "nothing is blocked, so use it only as a first step for a new firewall",
+    )
 
 
 class RegionSpec(_Model):
@@ -207,6 +212,11 @@ class Policy(_Model):
         dict[Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")], RegionSpec], Field(min_length=1)
     ]
     verify: VerifySpec = VerifySpec()
+    engine: Literal["classic", "next-gen"] = Field(
+        default="classic",
+        description="classic: STATEFUL rule groups for a FirewallPolicy; next-gen: FIREWALL rule groups and a "
+        "FirewallPolicyV2 (drop by default, egress strict by construction; needs firewall_policy.name)",
+    )
 
     @model_validator(mode="after")
     def _no_repeats(self) -> Policy:

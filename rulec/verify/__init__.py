@@ -97,6 +97,10 @@ def synthesize(probes: list[Probe], client: str, servers: list[str]) -> bytes:
 
 
 def verify_region(plan: RegionPlan, extra: list[Probe], suricata: str | None = None) -> RegionReport:
+    if plan.nextgen is not None:  # engine: next-gen runs on Suricata 8's firewall mode
+        from rulec.verify import firewall
+
+        return firewall.verify_region(plan, extra, suricata)
     started = time.perf_counter()
     probes, notes = derive(plan)
     probes += extra

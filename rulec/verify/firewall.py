@@ -13,6 +13,7 @@ import json
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from rulec.emit import aws_nextgen
@@ -108,7 +109,7 @@ def _addresses(home_net: tuple[str, ...], count: int) -> list[str]:
     raise RulecError("HOME_NET covers every address pool rulec probes towards; narrow HOME_NET")
 
 
-def run(plan, pcap: bytes, key, binary: str, rules: str, refs: dict) -> dict[int, engine.FlowResult]:
+def run(plan, pcap: bytes, key, binary: str, rules: str, refs: dict, servers: list[str]) -> dict[int, FwResult]:
     with tempfile.TemporaryDirectory(prefix="rulec-verify-fw-") as tmp:
         work = Path(tmp)
         (work / "suricata.yaml").write_text(CONFIG.format(home_net=",".join(plan.resolved.home_net), log_dir=work))
@@ -122,26 +123,36 @@ def run(plan, pcap: bytes, key, binary: str, rules: str, refs: dict) -> dict[int
         if proc.returncode != 0:
             raise RulecError(f"Suricata failed (exit {proc.returncode}): {(proc.stderr or log).strip()[-2000:]}")
         eve = work / "eve.json"
-        return parse_eve(eve.read_text() if eve.exists() else "", key, refs)
+        return parse_eve(eve.read_text() if eve.exists() else "", key, refs, servers)
 
 
-def parse_eve(text: str, key, refs: dict) -> dict[int, engine.FlowResult]:
-    """Per probe: dropped (a drop event, a blocked alert, or a flow whose action is drop), by which rule."""
-    results: dict[int, engine.FlowResult] = {}
+@dataclass
+class FwResult:
+    dropped: bool = False  # any packet of the flow dropped
+    client_dropped: bool = False  # a packet from the client dropped: its bytes did not get out
+    by: engine.RuleRef | None = None
+    app_proto: str | None = None
+
+
+def parse_eve(text: str, key, refs: dict, servers: list[str]) -> dict[int, FwResult]:
+    """Per probe: what was dropped (drop events, blocked alerts, a flow whose action is drop), by which rule."""
+    results: dict[int, FwResult] = {}
     for line in text.splitlines():
         event = json.loads(line)
         k = key(event)
         if k is None:
             continue
-        r = results.setdefault(k, engine.FlowResult())
+        r = results.setdefault(k, FwResult())
         kind = event.get("event_type")
         if kind == "flow":
             r.app_proto = r.app_proto or event.get("app_proto")
-            r.dropped = r.dropped or event.get("flow", {}).get("action") == "drop"
+            if event.get("flow", {}).get("action") == "drop":
+                r.dropped = r.client_dropped = True
         elif kind in ("drop", "alert"):
             alert = event.get("alert") or {}
             if kind == "drop" or alert.get("action") == "blocked":
                 r.dropped = True
+                r.client_dropped = r.client_dropped or event.get("src_ip") != servers[k]
                 sid = alert.get("signature_id")
                 if sid in refs and r.by is None:
                     r.by = refs[sid]
@@ -168,15 +179,19 @@ def verify_region(plan, extra: list, suricata: str | None = None) -> RegionRepor
             found = by_server.get(ip, [])
             if len(found) == 1:
                 return found[0][0]
-            return next((i for i, p in found if p == port), None) if found else None
+            if found:
+                return next((i for i, p in found if p == port), None)
         return None
 
     rules, refs, translated = ruleset(plan)
-    results = run(plan, synthesize(probes, client, servers), key, binary, rules, refs)
-    verdicts = [
-        Verdict(p, r.dropped, r.by, r.app_proto)
-        for p, r in ((p, results.get(i, engine.FlowResult())) for i, p in enumerate(probes))
-    ]
+    results = run(plan, synthesize(probes, client, servers), key, binary, rules, refs, servers)
+    verdicts = []
+    for i, p in enumerate(probes):
+        r = results.get(i, FwResult())
+        # a pass means nothing of the flow was dropped; a drop means the client's bytes were stopped (the server's
+        # answers being dropped while the client's data leaves is not a drop)
+        dropped = r.dropped if p.expect == "pass" else r.client_dropped
+        verdicts.append(Verdict(p, dropped, r.by, r.app_proto))
     notes = [
         (
             f"engine: next-gen, verified on Suricata {version}'s firewall mode (experimental upstream; AWS runs 8.0.3); "

@@ -11,6 +11,7 @@ from rulec.compile.resolve import Origin
 from rulec.load.domains import matches
 from rulec.review.lint import Check, Context, Finding
 from rulec.review.lint.egress import EGRESS
+from rulec.review.lint.nextgen import NEXTGEN
 
 # Names that stand for storage anyone can write to. A target that equals a shared endpoint, or a
 # wildcard that matches any of these, lets data leave to buckets the organisation does not own.
@@ -326,5 +327,6 @@ ALL = [
     CapacityPool,
     SingleLabelName,
     *EGRESS,
+    *NEXTGEN,
 ]
 assert len({c.code for c in ALL}) == len(ALL)

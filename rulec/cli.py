@@ -159,6 +159,8 @@ def push(
         _fail(RulecError("rulec push needs boto3: pip install 'rulec[aws]'"))
     try:
         result = pipeline.build(policy, catalogs)
+        if result.nextgen_requests:
+            raise RulecError(f"{policy}: push does not deploy engine: next-gen policies yet (see README)")
         if result.lock_changed:
             raise RulecError(
                 f"{result.lock_path} is not up to date with {policy}; run `rulec build` and "

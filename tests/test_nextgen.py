@@ -242,3 +242,34 @@ def test_lint_capacity_deny_protocols_and_monitor(write_policy):
         ("RC035", "warning"),
     ]
     assert "30,001" in next(f.message for f in findings if f.code == "RC033")
+
+
+def test_explain_names_the_accepting_rule_or_the_default(cli):
+    result = cli("explain", "files.pythonhosted.org", "--policy", NEXTGEN_EXAMPLE, "--format", "json")
+    (region,) = json.loads(result.output)
+    assert [(v["protocol"], v["verdict"]) for v in region["verdicts"]] == [("TLS", "pass"), ("HTTP", "pass")]
+    assert "Databricks-NextGen-Allow sid 8" in region["verdicts"][0]["reason"]
+    result = cli("explain", "evilpypi.org", "--policy", NEXTGEN_EXAMPLE)
+    assert result.output.count("DROP: FirewallDefaultAction DROP") == 2
+    result = cli(
+        "explain", "md15cf9e1wmjgny.cxg30ia2wqgj.eu-west-1.rds.amazonaws.com:3306", "--policy", NEXTGEN_EXAMPLE
+    )
+    assert "TCP md15cf9e1wmjgny.cxg30ia2wqgj.eu-west-1.rds.amazonaws.com:3306: PASS" in result.output
+    assert "UDP md15cf9e1wmjgny.cxg30ia2wqgj.eu-west-1.rds.amazonaws.com:3306: DROP" in result.output
+
+
+def test_push_and_diff_refuse_next_gen_until_they_support_it(cli, aws_env):
+    result = cli("push", NEXTGEN_EXAMPLE, "--endpoint-url", "http://127.0.0.1:9", "--yes")
+    assert result.exit_code == 2 and "push does not deploy engine: next-gen" in result.output
+    result = cli("diff", NEXTGEN_EXAMPLE, NEXTGEN_EXAMPLE)
+    assert result.exit_code == 2 and "next-gen" in result.output
+
+
+def test_a_service_without_ips_is_refused_even_with_resolved_ip_validation(write_policy):
+    text = BASE.replace(
+        "{name: egress-v2}",
+        "{name: egress-v2, resolved_ip_validation: {action: DROP, dns_firewall_rule_group_id: rslvr-frg-0123abcd}}",
+    )
+    path = write_policy(text + "    services: [{host: db.example.com, port: 5432}]\n")
+    with pytest.raises(RulecError, match=r":8:16: service db.example.com:5432/tcp has no `ips`: with engine: next-gen"):
+        pipeline.build(path)

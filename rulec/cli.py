@@ -48,7 +48,7 @@ def _figures(result) -> None:
         r = p.resolved
         extra = f", {len(r.collapsed)} collapsed" if r.collapsed else ""
         typer.echo(f"{p.region}: {len(r.targets)} names{extra}")
-        for g in p.groups:
+        for g in p.groups or (p.nextgen.groups if p.nextgen else ()):
             how = "set" if g.capacity_explicit else "computed"
             typer.echo(
                 f"  {g.name}: {g.rule_count} rules, capacity {g.capacity} ({how}, {g.capacity - g.rule_count} spare)"

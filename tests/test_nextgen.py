@@ -273,3 +273,21 @@ def test_a_service_without_ips_is_refused_even_with_resolved_ip_validation(write
     path = write_policy(text + "    services: [{host: db.example.com, port: 5432}]\n")
     with pytest.raises(RulecError, match=r":8:16: service db.example.com:5432/tcp has no `ips`: with engine: next-gen"):
         pipeline.build(path)
+
+
+def test_resolved_ip_validation_is_passed_to_the_v2_policy(write_policy):
+    text = BASE.replace(
+        "{name: egress-v2}",
+        "{name: egress-v2, resolved_ip_validation: {action: DROP, dns_firewall_rule_group_id: rslvr-frg-0123abcd}}",
+    )
+    path = write_policy(text + "    services: [{host: db.example.com, port: 5432, ips: [203.0.113.5/32]}]\n")
+    _, policy = requests(pipeline.build(path))
+    assert policy["FirewallPolicyV2"]["Route53ResolvedIPValidation"] == {
+        "Action": "DROP",
+        "DNSFirewallRuleGroupId": "rslvr-frg-0123abcd",
+        "DNSExpiryExceptionPolicy": "DROP",
+        "SourceIPRanges": [{"AddressDefinition": "10.0.0.0/16"}],
+        "BypassDestinationValidationIPRanges": [{"AddressDefinition": "203.0.113.5/32"}],
+    }
+    report = ParamValidator().validate(policy, MODEL.operation_model("CreateFirewallPolicyV2").input_shape)
+    assert not report.has_errors(), report.generate_report()

@@ -4,11 +4,13 @@ back which flows it dropped (and by which rule)."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from typing import Callable
 from pathlib import Path
 
 from rulec.compile.ir import DomainListGroup, Group
@@ -92,8 +94,38 @@ def suricata_version(path: str | None = None) -> str:
     return out.strip().removeprefix("This is Suricata version ").removesuffix("RELEASE").strip()
 
 
-def ruleset(groups: tuple[Group, ...]) -> tuple[str, dict[int, RuleRef]]:
+class Adapter:
+    """Makes AWS's rules runnable on open-source Suricata, saying what it changed: rules newer than the running
+    Suricata are left out (their verdicts are reported as differences), and the resolved-domain keyword AWS adds
+    becomes a destination-address match on the addresses the modelled resolver returned."""
+
+    def __init__(self, major: int = 8, resolved_for: Callable[[str], set[str]] | None = None):
+        self.major = major
+        self.resolved_for = resolved_for
+        self.notes: list[str] = []
+        self.left_out: list[RuleRef] = []
+
+    def rule(self, text: str) -> str:
+        match = _RESOLVED.search(text)
+        if match is None:
+            return text
+        if self.resolved_for is None:
+            raise RulecError("verify cannot model aws_route_53_resolved_domain without the probes' addresses")
+        addresses = sorted(set().union(*(self.resolved_for(n) for n in match.group(1).split(","))))
+        where = f"[{','.join(addresses)}]" if addresses else _NEVER
+        head, _, body = text.partition(" (")
+        parts = head.split(" ")
+        parts[5] = where  # action proto src sport arrow DST dport
+        return " ".join(parts) + " (" + body.replace(match.group(0), "")
+
+
+_RESOLVED = re.compile(r' ?aws_route_53_resolved_domain:"([^"]*)";')
+_NEVER = "192.0.2.255"  # TEST-NET-1: no probe ever uses it, so a rule with no resolved address never matches
+
+
+def ruleset(groups: tuple[Group, ...], adapter: Adapter | None = None) -> tuple[str, dict[int, RuleRef]]:
     """All groups' rules in one file with non-colliding SIDs, and a map back to (group, sid)."""
+    adapter = adapter or Adapter()
     lines, refs = [], {}
     for i, group in enumerate(groups, start=1):
         if isinstance(group, DomainListGroup):
@@ -102,9 +134,18 @@ def ruleset(groups: tuple[Group, ...]) -> tuple[str, dict[int, RuleRef]]:
                 rules.append(rule.replace(f" sid:{review}; rev:1;)", f" sid:{i * SID_BLOCK + n}; rev:1;)"))
                 refs[i * SID_BLOCK + n] = RuleRef(group.name, review)
         else:
-            rules = [emit_suricata.stateful_rule(r, sid=i * SID_BLOCK + r.sid) for r in group.rules]
-            refs.update({i * SID_BLOCK + r.sid: RuleRef(group.name, r.sid) for r in group.rules})
-        lines.extend(rules)
+            rules = []
+            for r in group.rules:
+                if r.min_suricata > adapter.major:
+                    adapter.left_out.append(RuleRef(group.name, r.sid))
+                    adapter.notes.append(
+                        f"Suricata {adapter.major} cannot load {group.name} sid {r.sid} ({r.note}); it is left out, "
+                        f"and verdicts that depend on it differ from Network Firewall's Suricata 8"
+                    )
+                    continue
+                rules.append(emit_suricata.stateful_rule(r, sid=i * SID_BLOCK + r.sid))
+                refs[i * SID_BLOCK + r.sid] = RuleRef(group.name, r.sid)
+        lines.extend(adapter.rule(rule) for rule in rules)
     return "".join(line + "\n" for line in lines), refs
 
 

@@ -103,7 +103,9 @@ def verify(
     region: Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region")] = None,
     catalogs: CatalogsOpt = None,
     format: FormatOpt = "text",
-    problems: Annotated[bool, typer.Option("--problems", help="Show only failures and open paths")] = False,
+    problems: Annotated[bool, typer.Option("--problems", help="Only failures and open paths (JSON)")] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Print every probe (text)")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds Suricata may take per region", min=1)] = 300,
     suricata: Annotated[
         Optional[str],
         typer.Option("--suricata", help="Suricata binary (default: $RULEC_SURICATA, else `suricata` on PATH)"),
@@ -117,19 +119,21 @@ def verify(
 
     try:
         lp, plans, _, _ = pipeline.plan(policy, catalogs)
-        extra = verifier.user_probes(lp.policy.verify.probes, lp.doc, ("verify", "probes"))
+        regions = tuple(p.region for p in plans)
+        extra = verifier.user_probes(lp.policy.verify.probes, lp.doc, ("verify", "probes"), regions)
         if probes:
             specs, doc = load_probes(probes)
-            extra += verifier.user_probes(specs, doc, ("probes",))
+            extra += verifier.user_probes(specs, doc, ("probes",), regions)
         binary = engine.suricata_path(suricata)
         version = engine.suricata_version(binary)
-        reports = [verifier.verify_region(p, extra, binary) for p in pipeline.select(plans, region, policy)]
+        chosen = pipeline.select(plans, region, policy)
+        reports = verifier.verify_regions(chosen, extra, binary, engine.Options(timeout=timeout))
     except RulecError as exc:
         _fail(exc)
     if format == "json":
-        typer.echo(json.dumps([report.as_data(r, version) for r in reports], indent=2))
+        typer.echo(json.dumps([report.as_data(r, version, problems) for r in reports], indent=2))
     else:
-        typer.echo("\n\n".join(report.table(r, version, problems) for r in reports))
+        typer.echo(report.text(reports, version, all_))
     if any(r.failures for r in reports):
         raise typer.Exit(1)
 

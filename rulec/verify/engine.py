@@ -3,15 +3,20 @@ back which flows it dropped (and by which rule)."""
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from rulec.compile.ir import DomainListGroup, Group
 from rulec.emit import suricata as emit_suricata
@@ -37,11 +42,10 @@ outputs:
       enabled: yes
       filetype: regular
       filename: eve.json
-      types:
-        - alert
+      types:{alert_type}
         - drop:
             alerts: yes
-            flows: all
+            flows: {drop_flows}
         - flow
 app-layer:
   protocols:
@@ -55,7 +59,7 @@ stream:
   checksum-validation: no
 classification-file: /dev/null
 reference-config-file: /dev/null
-"""
+{mpm}"""
 
 
 @dataclass(frozen=True)
@@ -149,49 +153,133 @@ def ruleset(groups: tuple[Group, ...], adapter: Adapter | None = None) -> tuple[
     return "".join(line + "\n" for line in lines), refs
 
 
+AC_KS_MAX_RULES = 10_000  # measured: ac-ks starts 2-3x faster up to here; at 50,000 rules it is slower and 4x bigger
+
+
+@dataclass(frozen=True)
+class Options:
+    """How Suricata runs. The defaults are the fast path; `straightforward()` is the plain one (every dropped
+    packet logged, Suricata's own pattern matcher, the pcap written whole first) that tests compare it with."""
+
+    timeout: float = 300.0  # seconds Suricata may take before verify gives up
+    mpm: str = "auto"  # "auto" (ac-ks up to AC_KS_MAX_RULES rules), "default", or a Suricata mpm-algo
+    drop_flows: str = "start"  # log each dropped flow once ("all": every dropped packet)
+    stream_pcap: bool = True  # hand Suricata the pcap through a FIFO while it is still loading rules
+    transform: Callable[[str], str] | None = None  # rewrites the rules text before Suricata runs (mutation tests)
+
+    @classmethod
+    def straightforward(cls, **kw) -> Options:
+        return cls(mpm="default", drop_flows="all", stream_pcap=False, **kw)
+
+
+def _config(home_net: tuple[str, ...], work: Path, options: Options, rule_count: int) -> str:
+    mpm = options.mpm
+    if mpm == "auto":
+        mpm = "ac-ks" if rule_count <= AC_KS_MAX_RULES else "default"
+    return _CONFIG.format(
+        home_net=",".join(home_net),
+        log_dir=work,
+        alert_type="" if options.drop_flows == "start" else "\n        - alert",
+        drop_flows=options.drop_flows,
+        mpm="" if mpm == "default" else f"mpm-algo: {mpm}\n",
+    )
+
+
+def _feed(fifo: Path, pcap: Path, proc: subprocess.Popen, deadline: float) -> None:
+    """Copy the finished pcap into the FIFO Suricata reads, once Suricata opens it (never blocking forever)."""
+    while True:
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:
+                raise
+            if proc.poll() is not None or time.monotonic() > deadline:
+                return
+            time.sleep(0.002)
+    os.set_blocking(fd, True)
+    try:
+        with open(fd, "wb", closefd=True) as out, pcap.open("rb") as src:
+            shutil.copyfileobj(src, out, 1 << 20)
+    except BrokenPipeError:
+        pass  # Suricata stopped reading; its exit code says why
+
+
+def events(path: Path) -> Iterator[dict]:
+    """The EVE log one event at a time (never read whole); a line that is not a JSON object is an error."""
+    if not path.exists():
+        return
+    with path.open("rb") as f:
+        for n, line in enumerate(f, start=1):
+            try:
+                event = json.loads(line)
+            except ValueError as exc:
+                raise RulecError(f"Suricata's EVE log {path.name} is garbled at line {n}: {exc}") from None
+            if not isinstance(event, dict):
+                raise RulecError(f"Suricata's EVE log {path.name} is garbled at line {n}: not a JSON object")
+            yield event
+
+
 def run(
-    groups: tuple[Group, ...], home_net: tuple[str, ...], pcap: bytes, key: callable, suricata: str | None = None
+    groups: tuple[Group, ...],
+    home_net: tuple[str, ...],
+    write_pcap: Callable[[BinaryIO], None],
+    key: Callable[[dict], object],
+    suricata: str | None = None,
+    options: Options = Options(),
 ) -> dict[object, FlowResult]:
-    """Run Suricata over `pcap`; return results keyed by key(src_ip, dest_ip) for every event seen."""
+    """Run Suricata over the pcap that write_pcap(file) writes; results keyed by key(event) for every event."""
     rules, refs = ruleset(groups)
+    if options.transform is not None:
+        rules = options.transform(rules)
+    binary = suricata_path(suricata)
     with tempfile.TemporaryDirectory(prefix="rulec-verify-") as tmp:
         work = Path(tmp)
-        (work / "suricata.yaml").write_text(_CONFIG.format(home_net=",".join(home_net), log_dir=work))
+        (work / "suricata.yaml").write_text(_config(home_net, work, options, len(refs)))
         (work / "probes.rules").write_text(rules)
-        (work / "probes.pcap").write_bytes(pcap)
-        cmd = [
-            suricata_path(suricata),
-            "-c",
-            str(work / "suricata.yaml"),
-            "-S",
-            str(work / "probes.rules"),
-            "-r",
-            str(work / "probes.pcap"),
-            "-l",
-            str(work),
-            "--simulate-ips",
-            "-k",
-            "none",
-            "--runmode",
-            "single",
-            "--init-errors-fatal",
-        ]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        log = (work / "suricata.log").read_text() if (work / "suricata.log").exists() else ""
+        pcap, fifo = work / "probes.pcap", work / "probes.fifo"
+        if options.stream_pcap:
+            os.mkfifo(fifo)
+        else:
+            with pcap.open("wb") as f:
+                write_pcap(f)
+        cmd = [binary, "-c", str(work / "suricata.yaml"), "-S", str(work / "probes.rules")]
+        cmd += ["-r", str(fifo if options.stream_pcap else pcap), "-l", str(work), "--simulate-ips", "-k", "none"]
+        cmd += ["--runmode", "single", "--init-errors-fatal"]
+        deadline = time.monotonic() + options.timeout
+        with (work / "stderr.txt").open("wb") as err, subprocess.Popen(cmd, stdout=err, stderr=err) as proc:
+            try:
+                if options.stream_pcap:
+                    with pcap.open("wb") as f:
+                        write_pcap(f)
+                    feeder = threading.Thread(target=_feed, args=(fifo, pcap, proc, deadline), daemon=True)
+                    feeder.start()
+                proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                raise RulecError(
+                    f"Suricata did not finish within {options.timeout:g} s and was stopped; "
+                    "raise --timeout for a very large policy"
+                ) from None
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
         if proc.returncode != 0:
-            raise RulecError(f"Suricata failed (exit {proc.returncode}): {(proc.stderr or log).strip()[-2000:]}")
+            log = work / "suricata.log"
+            text = (work / "stderr.txt").read_text(errors="replace").strip()
+            text = text or (log.read_text(errors="replace").strip() if log.exists() else "")
+            raise RulecError(f"Suricata failed (exit {proc.returncode}): {text[-2000:]}")
         results: dict[object, FlowResult] = {}
-        eve = work / "eve.json"
-        for line in eve.read_text().splitlines() if eve.exists() else []:
-            event = json.loads(line)
-            k = key(event.get("src_ip"), event.get("dest_ip"))
+        for event in events(work / "eve.json"):
+            k = key(event)
             if k is None:
                 continue
-            r = results.setdefault(k, FlowResult())
+            r = results.get(k)
+            if r is None:
+                r = results[k] = FlowResult()
             kind = event.get("event_type")
             if kind == "flow":
                 r.app_proto = r.app_proto or event.get("app_proto")
-                if event.get("flow", {}).get("action") == "drop":
+                if (event.get("flow") or {}).get("action") == "drop":
                     r.dropped = True
             elif kind in ("drop", "alert"):
                 alert = event.get("alert") or {}

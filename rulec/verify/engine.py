@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -29,7 +28,7 @@ _CONFIG = """%YAML 1.1
 vars:
   address-groups:
     HOME_NET: "[{home_net}]"
-    EXTERNAL_NET: "!$HOME_NET"
+    EXTERNAL_NET: "{external_net}"
   port-groups: {{}}
 default-log-dir: "{log_dir}"
 logging:
@@ -93,6 +92,14 @@ def suricata_path(explicit: str | None = None) -> str:
     return path
 
 
+def suricata_major(version: str) -> int:
+    """8 for "8.0.8"; a version Suricata did not print is bad input, not a crash."""
+    head = version.split(".", 1)[0]
+    if not head.isdigit():
+        raise RulecError(f"cannot tell the Suricata version from '{version}' (`suricata -V`)")
+    return int(head)
+
+
 def suricata_version(path: str | None = None) -> str:
     out = subprocess.run([path or suricata_path(), "-V"], capture_output=True, text=True, check=False).stdout
     return out.strip().removeprefix("This is Suricata version ").removesuffix("RELEASE").strip()
@@ -108,6 +115,11 @@ class Adapter:
         self.resolved_for = resolved_for
         self.notes: list[str] = []
         self.left_out: list[RuleRef] = []
+        self.extra: list[tuple[str, RuleRef]] = []  # rules AWS applies outside any group, as rules (body, ref)
+
+    def add(self, body: str, ref: RuleRef) -> None:
+        """A rule modelling what the firewall policy does outside any group; `body` lacks the sid."""
+        self.extra.append((body, ref))
 
     def rule(self, text: str) -> str:
         match = _RESOLVED.search(text)
@@ -150,6 +162,10 @@ def ruleset(groups: tuple[Group, ...], adapter: Adapter | None = None) -> tuple[
                 rules.append(emit_suricata.stateful_rule(r, sid=i * SID_BLOCK + r.sid))
                 refs[i * SID_BLOCK + r.sid] = RuleRef(group.name, r.sid)
         lines.extend(adapter.rule(rule) for rule in rules)
+    base = (len(groups) + 1) * SID_BLOCK
+    for n, (body, ref) in enumerate(adapter.extra, start=1):
+        lines.append(f"{body} sid:{base + n};)")
+        refs[base + n] = ref
     return "".join(line + "\n" for line in lines), refs
 
 
@@ -166,6 +182,8 @@ class Options:
     drop_flows: str = "start"  # log each dropped flow once ("all": every dropped packet)
     stream_pcap: bool = True  # hand Suricata the pcap through a FIFO while it is still loading rules
     transform: Callable[[str], str] | None = None  # rewrites the rules text before Suricata runs (mutation tests)
+    external_net: str = "!$HOME_NET"  # for groups that do not define their own: the firewall policy's
+    adapter: Adapter | None = None  # how AWS's rules become runnable here (see Adapter)
 
     @classmethod
     def straightforward(cls, **kw) -> Options:
@@ -178,6 +196,7 @@ def _config(home_net: tuple[str, ...], work: Path, options: Options, rule_count:
         mpm = "ac-ks" if rule_count <= AC_KS_MAX_RULES else "default"
     return _CONFIG.format(
         home_net=",".join(home_net),
+        external_net=options.external_net,
         log_dir=work,
         alert_type="" if options.drop_flows == "start" else "\n        - alert",
         drop_flows=options.drop_flows,
@@ -229,7 +248,7 @@ def run(
     options: Options = Options(),
 ) -> dict[object, FlowResult]:
     """Run Suricata over the pcap that write_pcap(file) writes; results keyed by key(event) for every event."""
-    rules, refs = ruleset(groups)
+    rules, refs = ruleset(groups, options.adapter)
     if options.transform is not None:
         rules = options.transform(rules)
     binary = suricata_path(suricata)

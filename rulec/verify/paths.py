@@ -89,14 +89,25 @@ def spoofing(plan: RegionPlan, allowed_name: str | None) -> list[Probe]:
         port = 443 if kind == "tls" else 80
         how = "" if anded else ": only AWS_ROUTE_53_RESOLVED_DOMAIN stops it"
         out.append(
-            Probe(kind, allowed_name, port, "drop" if anded else "open",
-                  f"spoofed {kind.upper()} name: an address the resolver returned for google.com{how}",
-                  dst="resolved:google.com")
+            Probe(
+                kind,
+                allowed_name,
+                port,
+                "drop" if anded else "open",
+                f"spoofed {kind.upper()} name: an address the resolver returned for google.com{how}",
+                dst="resolved:google.com",
+            )
         )
         how = "" if anded or blocks else ": only resolved-IP validation or AWS_ROUTE_53_RESOLVED_DOMAIN stops it"
         out.append(
-            Probe(kind, allowed_name, port, "drop" if anded or blocks else "open",
-                  f"spoofed {kind.upper()} name: an address the resolver never returned{how}", dst=NEVER_RESOLVED)
+            Probe(
+                kind,
+                allowed_name,
+                port,
+                "drop" if anded or blocks else "open",
+                f"spoofed {kind.upper()} name: an address the resolver never returned{how}",
+                dst=NEVER_RESOLVED,
+            )
         )
     return out
 
@@ -109,6 +120,18 @@ def east_west(plan: RegionPlan) -> list[Probe]:
         return []
     dst = str(ipaddress.ip_address(home[1]) + 1)
     return [
-        Probe("tls", "google.com", 443, "open",
-              "east-west between HOME_NET blocks: not EXTERNAL_NET, out of reach of egress rules", dst=dst)
+        Probe(
+            "tls",
+            "google.com",
+            443,
+            "open",
+            "east-west between HOME_NET blocks: not EXTERNAL_NET, out of reach of egress rules",
+            dst=dst,
+        )
     ]
+
+
+def all_paths(plan: RegionPlan) -> list[Probe]:
+    lists = [g for g in plan.groups if isinstance(g, DomainListGroup)]
+    names = [t.lstrip(".") for g in lists for t in g.targets]
+    return exfiltration_paths(plan) + services(plan) + spoofing(plan, names[0] if names else None) + east_west(plan)

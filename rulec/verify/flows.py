@@ -32,15 +32,15 @@ def flow_of(p: Probe, src: str, dst: str) -> model.Flow:
         return model.Flow("icmp", None, dst, 0, src, ip_proto=1)
     if p.kind == "ip":
         return model.Flow("ip", None, dst, 0, src, ip_proto=p.port)
-    if p.kind == "udp":
-        return model.Flow("udp", None, dst, p.port, src, ip_proto=17)
+    if p.kind == "udp":  # Suricata detects the DNS query rulec sends to port 53; nothing else it sends over UDP
+        return model.Flow("udp", "dns" if p.port == 53 and p.payload else None, dst, p.port, src, ip_proto=17)
     if p.kind == "syn":
         return model.Flow("tcp", None, dst, p.port, src, data=False, syn_payload=True)
     if p.kind == "http":
         host = _http_host(p.http_raw) if p.http_raw is not None else (p.host or None)
-        return model.Flow("tcp", "http", dst, p.port, src, host)
+        return model.Flow("tcp", "http", dst, p.port, src, host, split=p.split is not None)
     if p.kind == "tls":
-        return model.Flow("tcp", "tls", dst, p.port, src, p.host or None)
+        return model.Flow("tcp", "tls", dst, p.port, src, p.host or None, split=p.split is not None)
     if p.kind in _APP:
         return model.Flow("tcp", _APP[p.kind], dst, p.port, src)
     return model.Flow("tcp", _detected(p.payload), dst, p.port, src)

@@ -64,9 +64,14 @@ class Merge:
         return not (self.changes or self.removals)
 
 
-def _ranges(label: str, have: list[str], want: list[str], m: Merge) -> None:
-    m.changes += [f"+ {label} {c}" for c in want if c not in have]
-    m.removals += [f"- {label} {c}" for c in have if c not in want]
+def _ranges(label: str, have: list[Any], want: list[Any], m: Merge) -> None:
+    """CIDR lists: HOME_NET holds strings, SourceIPRanges {"AddressDefinition": CIDR} objects."""
+
+    def cidr(c: Any) -> str:
+        return c.get("AddressDefinition", "") if isinstance(c, dict) else c
+
+    m.changes += [f"+ {label} {cidr(c)}" for c in want if c not in have]
+    m.removals += [f"- {label} {cidr(c)}" for c in have if c not in want]
 
 
 def merge(remote: dict[str, Any] | None, desired: dict[str, Any], stale_refs: set[str] = frozenset()) -> Merge:

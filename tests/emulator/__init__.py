@@ -12,6 +12,7 @@ import copy
 import ipaddress
 import re
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -126,7 +127,7 @@ class Emulator:
         `after` calls that go through, fail with `error`; error 'ConcurrentUpdate' instead has another writer
         change the rule group just before the next UpdateRuleGroup is handled; 'DropConnection' has the
         call handled and the connection closed before the response; 'BadGateway' / 'ServiceUnavailable'
-        answer HTTP 502 / 503 with a proxy's HTML body."""
+        answer HTTP 502 / 503 with a proxy's HTML body; 'Slow' answers after 3 s."""
         with self._lock:
             self.faults.append({"operation": operation, "error": error, "count": count, "name": name, "after": after})
 
@@ -136,7 +137,7 @@ class Emulator:
             self.firewalls.setdefault(region, {})[firewall] = self._arn(region, "firewall-policy", policy)
 
     def writes(self) -> list[tuple[str, str]]:
-        return [c for c in self.calls if not c[1].startswith(("Describe", "List"))]
+        return [c for c in self.calls if not c[1].startswith(("Describe", "List", "Get"))]
 
     # -- dispatch ------------------------------------------------------------------------------
     def call(self, region: str, operation: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -165,6 +166,9 @@ class Emulator:
                 fault["count"] -= 1
                 if fault["error"] == "DropConnection":
                     return True
+                if fault["error"] == "Slow":  # a slow answer (time to interrupt the client)
+                    time.sleep(3)
+                    return False
                 if fault["error"] in ("BadGateway", "ServiceUnavailable"):
                     raise ApiError(
                         "", "<html><body>bad gateway</body></html>", 502 if fault["error"] == "BadGateway" else 503
@@ -365,7 +369,8 @@ class Emulator:
 def _cidrs(policy: dict[str, Any]) -> list[str]:
     variables = policy.get("PolicyVariables", {}).get("RuleVariables", {})
     validation = policy.get("Route53ResolvedIPValidation", {})
-    return [c for v in variables.values() for c in v.get("Definition", [])] + validation.get("SourceIPRanges", [])
+    ranges = [a["AddressDefinition"] for a in validation.get("SourceIPRanges", [])]
+    return [c for v in variables.values() for c in v.get("Definition", [])] + ranges
 
 
 def _refs(policy: Resource) -> list[str]:

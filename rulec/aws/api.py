@@ -51,7 +51,7 @@ def check_model() -> None:
     ]
     if version < MIN_BOTOCORE or missing:
         lacks = f" (its model lacks {', '.join(missing)})" if missing else ""
-        raise RulecError(f"botocore {botocore.__version__} is too old for rulec push{lacks}: {upgrade}")
+        raise RulecError(f"botocore {botocore.__version__} is too old for rulec push and drift{lacks}: {upgrade}")
 
 
 def api_message(exc: ClientError) -> str:

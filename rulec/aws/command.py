@@ -6,11 +6,13 @@ code. Bad input raises RulecError (exit 2).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from rulec.aws import api, drift as drift_report, reviewed
+from rulec.aws import api, reviewed
+from rulec.aws import drift as drift_report
 from rulec.aws.push import Pusher, PushError
 from rulec.errors import RulecError
 

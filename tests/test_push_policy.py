@@ -126,7 +126,7 @@ def test_update_with_token_keeps_other_teams_references_and_settings(emulator, e
         },
     )
     before = len(emulator.emulator.writes())
-    plan, log = push(emulator, example, policy_doc())
+    plan, _ = push(emulator, example, policy_doc())
     (change,) = plan.policies
     assert change.action == "update"
     text = "\n".join(change.describe())
@@ -247,3 +247,44 @@ def test_emulator_refuses_to_delete_a_policy_in_use(emulator, example):
         fw(emulator).delete_firewall_policy(FirewallPolicyName="egress")
     with pytest.raises(fw(emulator).exceptions.InvalidOperationException, match="still in use"):
         fw(emulator).delete_rule_group(RuleGroupName="Deny-Protocols", Type="STATEFUL")
+
+
+def test_dry_run_lets_the_service_validate_the_policy_update(emulator, example):
+    push(emulator, example, policy_doc())
+    p, _ = pusher(emulator)
+    plan = p.plan(pipeline.build(example).requests, None, False, {REGION: policy_doc(home_net=[*HOME, "10.20.0.0/16"])})
+    p.dry_run(plan)
+    assert emulator.emulator.calls[-1] == (REGION, "UpdateFirewallPolicy")
+    body = fw(emulator).describe_firewall_policy(FirewallPolicyName="egress")["FirewallPolicy"]
+    assert body["PolicyVariables"]["RuleVariables"]["HOME_NET"]["Definition"] == HOME
+
+
+def test_interrupted_replace_converges_with_the_declared_policy(cli, emulator, example, monkeypatch):
+    declare_policy(monkeypatch, policy_doc())
+    out = example.parent / "out"
+    assert cli("build", example, "-o", out).exit_code == 0
+    args = ("push", example, "-o", out, "--endpoint-url", emulator.url, "--yes", "--replace")
+    assert cli(*args).exit_code == 0
+    names = ", ".join(f"h{i}.example.org" for i in range(60))
+    example.write_text(
+        example.read_text()
+        .replace("capacity: 100}\n  deny", "capacity: 500}\n  deny")
+        .replace(
+            "features: [hive-metastore, pypi, cran]", f"features: [hive-metastore, pypi, cran]\n    allow: [{names}]"
+        )
+    )
+    assert cli("build", example, "-o", out).exit_code == 0
+    emulator.emulator.inject("UpdateFirewallPolicy", "DropConnection", name="egress", after=1)
+    r = cli(*args)
+    assert r.exit_code == 1 and "Connection was closed" in r.stderr, r.output
+    r = cli(*args)
+    assert r.exit_code == 0, r.output
+    live = fw(emulator).describe_rule_group(RuleGroupName="Databricks-FQDNs", Type="STATEFUL")
+    assert live["RuleGroupResponse"]["Capacity"] == 500
+    body = fw(emulator).describe_firewall_policy(FirewallPolicyName="egress")["FirewallPolicy"]
+    assert [r["ResourceArn"].rpartition("/")[2] for r in body["StatefulRuleGroupReferences"]] == [
+        "Databricks-FQDNs",  # repointed in place
+        "Deny-Protocols",
+    ]
+    assert [g["Name"] for g in fw(emulator).list_rule_groups()["RuleGroups"]] == ["Databricks-FQDNs", "Deny-Protocols"]
+    assert "nothing to do" in cli(*args).stdout

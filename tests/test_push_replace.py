@@ -210,7 +210,7 @@ def test_ctrl_c_prints_what_was_applied(emulator, example):
     while sum(c[1] == "CreateRuleGroup" for c in emulator.emulator.calls) < 3 and time.monotonic() < deadline:
         time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "push interrupted\nalready applied: created eu-west-1/Databricks-FQDNs (capacity 100)" in err
     assert "Traceback" not in err

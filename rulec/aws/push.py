@@ -104,6 +104,9 @@ class Pusher(Api):
                 policies[-1].account = account
             elif firewall_policy:
                 policies.append(self._plan_policy(region, firewall_policy, docs, None, prune))
+        for g in groups:
+            if g.action == "replace" and any(p.region == g.region and p.remote is None for p in policies):
+                g.action, g.reason = "blocked", "--replace needs an existing firewall policy to repoint"
         return Plan(groups, policies)
 
     def _plan_group(self, region: str, doc: dict[str, Any], replace: bool, policy: str | None) -> GroupChange:
@@ -186,6 +189,12 @@ class Pusher(Api):
                 self.create(g.region, g.request, dry_run=True)
             elif g.action == "update":
                 self._update(g, dry_run=True)
+        for p in plan.policies:
+            pending = any(g.region == p.region and g.action in ("create", "replace") for g in plan.groups)
+            if p.action == "update" and not pending:
+                self._write_policy(p, dry_run=True)
+            elif p.action == "create" and not pending:
+                self.checked(p.region, "create_firewall_policy", DryRun=True, **p.desired)
 
     def apply(self, plan: Plan) -> list[str]:
         if plan.blocked:
@@ -259,7 +268,7 @@ class Pusher(Api):
         stale = self._read_references(p, p.remote["FirewallPolicy"], built)
         p.merge = fwpolicy.merge(p.remote["FirewallPolicy"], p.desired["FirewallPolicy"], stale)
 
-    def _write_policy(self, p: PolicyChange) -> None:
+    def _write_policy(self, p: PolicyChange, dry_run: bool = False) -> None:
         desired = p.desired
         if p.merge.removals and not p.prune:
             raise PushError(
@@ -281,6 +290,7 @@ class Pusher(Api):
                 FirewallPolicyName=p.name,
                 FirewallPolicy=p.merge.body,
                 UpdateToken=p.remote["UpdateToken"],
+                DryRun=dry_run,
                 **extra,
             )
         except ClientError as exc:
@@ -291,7 +301,8 @@ class Pusher(Api):
                     self.done,
                 ) from None
             raise PushError(api_message(exc), self.done) from None
-        self.step(f"firewall policy {p.region}/{p.name}: {what}")
+        if not dry_run:
+            self.step(f"firewall policy {p.region}/{p.name}: {what}")
 
     def wait_active(self, region: str, name: str) -> None:
         deadline = time.monotonic() + self.wait_timeout

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rulec.errors import Position, RulecError, error_at
+from rulec.errors import Position, error_at
 
 POLICY_SUFFIX = ".firewall-policy.json"
 

@@ -126,3 +126,20 @@ def test_bad_input_exits_2(cli, emulator, example):
     r = run(cli, "drift", emulator, example)
     assert r.exit_code == 2 and "is stale" in r.stderr and "rulec check" in r.stderr
     assert emulator.emulator.calls == []
+
+
+def test_firewall_policy_named_on_the_command_line(cli, emulator, example):
+    assert run(cli, "push", emulator, example, "--yes").exit_code == 0
+    fw(emulator).create_firewall_policy(
+        FirewallPolicyName="inspection",
+        FirewallPolicy={"StatelessDefaultActions": ["aws:pass"], "StatelessFragmentDefaultActions": ["aws:pass"]},
+    )
+    r = run(cli, "drift", emulator, example, "--firewall-policy", "inspection")
+    assert r.exit_code == 1
+    assert (
+        "eu-west-1/firewall policy inspection: drift\n    ~ StatelessDefaultActions: aws:pass -> aws:forward_to_sfe"
+        in r.stdout
+    )
+    assert "        origin: --firewall-policy inspection (references to the built groups" in r.stdout
+    assert run(cli, "push", emulator, example, "--yes", "--firewall-policy", "inspection").exit_code == 0
+    assert run(cli, "drift", emulator, example, "--firewall-policy", "inspection").exit_code == 0

@@ -61,7 +61,12 @@ def items(plan: Plan, plans: list[Any], out_dir: str) -> list[Item]:
             found.append(Item(g.region, g.name, change, _origin(g.region, change, where, home)))
     for p in plan.policies:
         resource = f"firewall policy {p.name}"
-        doc = f"firewall_policy in the policy ({out_dir}/{p.region}/{p.name}.firewall-policy.json)"
+        declared = p.desired is not None and "FirewallPolicyName" in p.desired
+        doc = (
+            f"firewall_policy in the policy ({out_dir}/{p.region}/{p.name}.firewall-policy.json)"
+            if declared
+            else f"--firewall-policy {p.name} (references to the built groups, forwarding to the stateful engine)"
+        )
         if p.remote is None:
             found.append(Item(p.region, resource, "+ (the whole policy)", doc))
         elif p.merge:

@@ -171,7 +171,7 @@ def push(
     out: OutOpt = Path("build"),
     catalogs: CatalogsOpt = None,
 ) -> None:
-    """Push the reviewed build (--out) to the Network Firewall API (needs `rulec[aws]`)."""
+    """Push the reviewed build (--out) to the Network Firewall API (needs rulec\\[aws])."""
     from rulec.aws.command import Options
 
     opts = Options(policy, out, region, profile, endpoint_url, account_id, firewall_policy, catalogs)
@@ -190,7 +190,7 @@ def drift(
     format: FormatOpt = "text",
     catalogs: CatalogsOpt = None,
 ) -> None:
-    """Compare the live groups and firewall policy with the reviewed build: exit 1 on drift (needs `rulec[aws]`)."""
+    """Compare the live groups and firewall policy with the reviewed build: exit 1 on drift (needs rulec\\[aws])."""
     from rulec.aws.command import Options
 
     opts = Options(policy, out, region, profile, endpoint_url, account_id, firewall_policy, catalogs)

@@ -277,7 +277,7 @@ class Pusher(Api):
                 + " (not in the plan that was approved): review, then push again",
                 self.done,
             )
-        what = "; ".join(p.merge.changes + (p.merge.removals if p.prune else []))
+        what = "; ".join(c.split(" (arn:")[0] for c in p.merge.changes + (p.merge.removals if p.prune else []))
         if p.remote is None:
             self.checked(p.region, "create_firewall_policy", **desired)
             self.step(f"created firewall policy {p.region}/{p.name}")

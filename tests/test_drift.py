@@ -143,3 +143,17 @@ def test_firewall_policy_named_on_the_command_line(cli, emulator, example):
     assert "        origin: --firewall-policy inspection (references to the built groups" in r.stdout
     assert run(cli, "push", emulator, example, "--yes", "--firewall-policy", "inspection").exit_code == 0
     assert run(cli, "drift", emulator, example, "--firewall-policy", "inspection").exit_code == 0
+
+
+def test_a_leftover_temporary_group_is_drift(cli, emulator, example):
+    assert run(cli, "push", emulator, example, "--yes").exit_code == 0
+    live = fw(emulator).describe_rule_group(RuleGroupName="Databricks-FQDNs", Type="STATEFUL")
+    fw(emulator).create_rule_group(
+        RuleGroupName="Databricks-FQDNs-rulec-tmp", Type="STATEFUL", Capacity=200, RuleGroup=live["RuleGroup"]
+    )
+    r = run(cli, "drift", emulator, example)
+    assert r.exit_code == 1
+    assert (
+        "eu-west-1/Databricks-FQDNs: drift\n    - Databricks-FQDNs-rulec-tmp\n"
+        "        origin: left by an interrupted push --replace"
+    ) in r.stdout

@@ -288,3 +288,20 @@ def test_interrupted_replace_converges_with_the_declared_policy(cli, emulator, e
     ]
     assert [g["Name"] for g in fw(emulator).list_rule_groups()["RuleGroups"]] == ["Databricks-FQDNs", "Deny-Protocols"]
     assert "nothing to do" in cli(*args).stdout
+
+
+def test_cli_shows_the_account_and_refuses_a_different_policy_name(cli, emulator, example, monkeypatch):
+    declare_policy(monkeypatch, policy_doc())
+    out = example.parent / "out"
+    assert cli("build", example, "-o", out).exit_code == 0
+    r = cli("push", example, "-o", out, "--endpoint-url", emulator.url, "--firewall-policy", "other", "--yes")
+    assert (
+        r.exit_code == 2 and "--firewall-policy other differs from the firewall policy the build declares" in r.stderr
+    )
+    r = cli("push", example, "-o", out, "--endpoint-url", emulator.url, "--account-id", ACCOUNT, "--yes")
+    assert r.exit_code == 0, r.output
+    assert (
+        f"eu-west-1/firewall policy egress: create\n    account {ACCOUNT} (substituted for ${{AccountId}})" in r.stdout
+    )
+    assert f"  created firewall policy {REGION}/egress\ndone" in r.stdout
+    assert not [c for c in emulator.emulator.calls if c[0] == "sts"]

@@ -109,7 +109,9 @@ def verify_region(plan: RegionPlan, extra: list[Probe], suricata: str | None = N
     def key(src: str | None, dst: str | None) -> int | None:
         return index.get(dst, index.get(src))
 
-    results = engine.run(plan.groups, tuple(plan.resolved.home_net), synthesize(probes, client, servers), key, suricata)
+    results = engine.run(
+        plan.groups, tuple(plan.resolved.home_net), synthesize(probes, client, servers), key, suricata
+    )
     verdicts = []
     for i, p in enumerate(probes):
         r = results.get(i, engine.FlowResult())

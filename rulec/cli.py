@@ -103,7 +103,9 @@ def verify(
     region: Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region")] = None,
     catalogs: CatalogsOpt = None,
     format: FormatOpt = "text",
-    problems: Annotated[bool, typer.Option("--problems", help="Show only failures and open paths")] = False,
+    problems: Annotated[bool, typer.Option("--problems", help="Only failures and open paths (JSON)")] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Print every probe (text)")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds Suricata may take per region", min=1)] = 300,
     suricata: Annotated[
         Optional[str],
         typer.Option("--suricata", help="Suricata binary (default: $RULEC_SURICATA, else `suricata` on PATH)"),
@@ -117,29 +119,49 @@ def verify(
 
     try:
         lp, plans, _, _ = pipeline.plan(policy, catalogs)
-        extra = verifier.user_probes(lp.policy.verify.probes, lp.doc, ("verify", "probes"))
+        regions = tuple(p.region for p in plans)
+        extra = verifier.user_probes(lp.policy.verify.probes, lp.doc, ("verify", "probes"), regions)
         if probes:
             specs, doc = load_probes(probes)
-            extra += verifier.user_probes(specs, doc, ("probes",))
+            extra += verifier.user_probes(specs, doc, ("probes",), regions)
         binary = engine.suricata_path(suricata)
         version = engine.suricata_version(binary)
-        reports = [verifier.verify_region(p, extra, binary) for p in pipeline.select(plans, region, policy)]
+        chosen = pipeline.select(plans, region, policy)
+        reports = verifier.verify_regions(chosen, extra, binary, engine.Options(timeout=timeout))
     except RulecError as exc:
         _fail(exc)
     if format == "json":
-        typer.echo(json.dumps([report.as_data(r, version) for r in reports], indent=2))
+        typer.echo(json.dumps([report.as_data(r, version, problems) for r in reports], indent=2))
     else:
-        typer.echo("\n\n".join(report.table(r, version, problems) for r in reports))
+        typer.echo(report.text(reports, version, all_))
     if any(r.failures for r in reports):
         raise typer.Exit(1)
+
+
+ProfileOpt = Annotated[Optional[str], typer.Option(help="AWS profile (standard boto3 chain otherwise)")]
+EndpointOpt = Annotated[Optional[str], typer.Option(help="Network Firewall (and STS) endpoint, for testing")]
+AccountOpt = Annotated[Optional[str], typer.Option(help="Account for ${AccountId} (default: STS)")]
+
+
+def _aws(run, *args) -> None:
+    try:
+        from rulec.aws import command
+    except ImportError:
+        _fail(RulecError("this command needs boto3: pip install 'rulec[aws]'"))
+    ui = command.Ui(typer.echo, lambda m: typer.echo(m, err=True), lambda q: sys.stdin.isatty() and typer.confirm(q))
+    try:
+        code = getattr(command, run)(*args[:1], ui, *args[1:])
+    except RulecError as exc:
+        _fail(exc)
+    raise typer.Exit(code)
 
 
 @app.command()
 def push(
     policy: PolicyArg,
     region: Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region (default: all)")] = None,
-    profile: Annotated[Optional[str], typer.Option(help="AWS profile (standard boto3 chain otherwise)")] = None,
-    endpoint_url: Annotated[Optional[str], typer.Option(help="Network Firewall endpoint (for testing)")] = None,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Plan and let AWS validate (DryRun); write nothing")
     ] = False,
@@ -148,49 +170,35 @@ def push(
     firewall_policy: Annotated[
         Optional[str], typer.Option(help="Firewall policy that must reference the groups")
     ] = None,
+    prune: Annotated[bool, typer.Option(help="Let the firewall policy update remove what the plan lists")] = False,
+    account_id: AccountOpt = None,
+    out: OutOpt = Path("build"),
     catalogs: CatalogsOpt = None,
 ) -> None:
-    """Create or update the rule groups through the Network Firewall API (needs `rulec[aws]`)."""
-    from rulec import pipeline
+    """Push the reviewed build (--out) to the Network Firewall API (needs rulec\\[aws])."""
+    from rulec.aws.command import Options
 
-    try:
-        from rulec.aws.push import Pusher, PushError
-    except ImportError:
-        _fail(RulecError("rulec push needs boto3: pip install 'rulec[aws]'"))
-    try:
-        result = pipeline.build(policy, catalogs)
-        if result.nextgen_requests:
-            raise RulecError(f"{policy}: push does not deploy engine: next-gen policies yet (see README)")
-        if result.lock_changed:
-            raise RulecError(
-                f"{result.lock_path} is not up to date with {policy}; run `rulec build` and "
-                "commit the lock before pushing (SIDs must be reviewed)"
-            )
-        requests = {p.region: result.requests[p.region] for p in pipeline.select(result.plans, region, policy)}
-        pusher = Pusher(profile, endpoint_url, log=typer.echo)
-        plan = pusher.plan(requests, firewall_policy, replace)
-        typer.echo("\n".join(plan.describe()))
-        if plan.blocked:
-            typer.echo("nothing was written: resolve the BLOCKED items above", err=True)
-            raise typer.Exit(1)
-        if not plan.changes:
-            typer.echo("nothing to do: the firewall matches the policy")
-            return
-        if dry_run:
-            pusher.dry_run(plan)
-            typer.echo("dry run: the service accepted every change; nothing was written")
-            raise typer.Exit(1)
-        if not yes and not (sys.stdin.isatty() and typer.confirm("apply these changes?")):
-            typer.echo("not applied: re-run with --yes to apply", err=True)
-            raise typer.Exit(1)
-        pusher.apply(plan)
-        typer.echo("done")
-    except RulecError as exc:
-        _fail(exc)
-    except PushError as exc:
-        typer.echo(f"push stopped: {exc}", err=True)
-        typer.echo("already applied: " + ("; ".join(exc.done) if exc.done else "nothing"), err=True)
-        raise typer.Exit(1) from None
+    opts = Options(policy, out, region, profile, endpoint_url, account_id, firewall_policy, catalogs)
+    _aws("push", opts, dry_run, yes, replace, prune)
+
+
+@app.command()
+def drift(
+    policy: PolicyArg,
+    region: Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region (default: all)")] = None,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
+    firewall_policy: Annotated[Optional[str], typer.Option(help="Also compare this firewall policy")] = None,
+    account_id: AccountOpt = None,
+    out: OutOpt = Path("build"),
+    format: FormatOpt = "text",
+    catalogs: CatalogsOpt = None,
+) -> None:
+    """Compare the live groups and firewall policy with the reviewed build: exit 1 on drift (needs rulec\\[aws])."""
+    from rulec.aws.command import Options
+
+    opts = Options(policy, out, region, profile, endpoint_url, account_id, firewall_policy, catalogs)
+    _aws("drift", opts, format)
 
 
 @app.command()

@@ -77,14 +77,15 @@ def test_allowlist_rules_follow_the_firewall_engine_shape():
     result = pipeline.build(NEXTGEN_EXAMPLE)
     allow = next(g for g in requests(result)[0] if g["RuleGroupName"] == "Databricks-NextGen-Allow")
     rules = allow["FirewallRuleGroup"]["RulesSource"]["FirewallRules"]
-    head = [(r["Action"], r["ActionScope"], r["Hook"]) for r in rules[:4]]
+    head = [(r["Action"], r["ActionScope"], r["Hook"]) for r in rules[:5]]
     assert head == [
+        ("DROP", "FLOW", "TCP_ALL"),
         ("DROP", "FLOW", "TCP_ALL"),
         ("ACCEPT", "HOOK", "TCP_ALL"),
         ("ACCEPT", "HOOK", "TCP_ALL"),
         ("ACCEPT", "HOOK", "TLS_CLIENT_STARTED"),
     ]
-    assert {r["DestPorts"] for r in rules[:2]} == {"[80,443]"} and rules[2]["SourcePorts"] == "[80,443]"
+    assert {r["DestPorts"] for r in rules[:3]} == {"[80,443]"} and rules[3]["SourcePorts"] == "[80,443]"
     http = [r for r in rules if r["Hook"] == "HTTP1_REQUEST_HEADERS"]
     assert [r.get("AcceptPriorHooks", False) for r in http] == [False] * (len(http) - 1) + [True]
     assert all(r["Protocol"] == "TLS" for r in rules if r["Hook"].startswith("TLS_"))
@@ -177,7 +178,7 @@ def test_a_policy_beyond_the_firewall_engine_capacity_fails_with_both_numbers(wr
     with pytest.raises(RulecError) as exc:
         pipeline.build(path)
     message = str(exc.value)
-    assert "30,015 firewall rules" in message and "30,000" in message and ":5:3:" in message
+    assert "30,016 firewall rules" in message and "30,000" in message and ":5:3:" in message
 
 
 def test_headroom_never_pushes_a_policy_past_the_limit(write_policy):
@@ -185,7 +186,7 @@ def test_headroom_never_pushes_a_policy_past_the_limit(write_policy):
     path = write_policy(BASE.replace("    allow: [api.example.org, .pypi.org]\n", "    allow:\n" + names))
     result = pipeline.build(path)
     (group,) = result.plans[0].nextgen.groups
-    assert group.rule_count == 24_015 and group.capacity == 30_000
+    assert group.rule_count == 24_016 and group.capacity == 30_000
 
 
 def _ctx(path):
@@ -260,7 +261,7 @@ def test_explain_names_the_accepting_rule_or_the_default(cli):
 
 def test_push_and_diff_refuse_next_gen_until_they_support_it(cli, aws_env):
     result = cli("push", NEXTGEN_EXAMPLE, "--endpoint-url", "http://127.0.0.1:9", "--yes")
-    assert result.exit_code == 2 and "push does not deploy engine: next-gen" in result.output
+    assert result.exit_code == 2 and "do not handle engine: next-gen" in result.output
     result = cli("diff", NEXTGEN_EXAMPLE, NEXTGEN_EXAMPLE)
     assert result.exit_code == 2 and "next-gen" in result.output
 
@@ -287,7 +288,10 @@ def test_resolved_ip_validation_is_passed_to_the_v2_policy(write_policy):
         "DNSFirewallRuleGroupId": "rslvr-frg-0123abcd",
         "DNSExpiryExceptionPolicy": "DROP",
         "SourceIPRanges": [{"AddressDefinition": "10.0.0.0/16"}],
-        "BypassDestinationValidationIPRanges": [{"AddressDefinition": "203.0.113.5/32"}],
+        "BypassDestinationValidationIPRanges": [
+            {"AddressDefinition": "10.0.0.0/16"},
+            {"AddressDefinition": "203.0.113.5/32"},
+        ],
     }
     report = ParamValidator().validate(policy, MODEL.operation_model("CreateFirewallPolicyV2").input_shape)
     assert not report.has_errors(), report.generate_report()

@@ -69,6 +69,11 @@ def test_resolved_example_documents():
         "DNSFirewallRuleGroupId": "rslvr-frg-0a1b2c3d4e5f6a7b",
         "DNSExpiryExceptionPolicy": "DROP",
         "SourceIPRanges": [{"AddressDefinition": "10.173.0.0/16"}, {"AddressDefinition": "10.10.0.0/16"}],
+        # traffic between spokes is not egress: the policy's HOME_NET bypasses the policy-level check
+        "BypassDestinationValidationIPRanges": [
+            {"AddressDefinition": "10.173.0.0/16"},
+            {"AddressDefinition": "10.10.0.0/16"},
+        ],
     }
 
 

@@ -53,10 +53,6 @@ class FirewallRule:
     alert: bool = False  # AlertEnabled
     note: str = ""
 
-    @property
-    def app_layer(self) -> bool:
-        return self.protocol not in ("TCP", "UDP", "ICMP", "IP", "SCTP", "IPV4", "IPV6", "ICMPV4", "ICMPV6")
-
 
 @dataclass(frozen=True)
 class FirewallGroup:
@@ -181,6 +177,16 @@ def allow_specs(types: tuple[str, ...], targets: tuple[str, ...]) -> list[dict]:
             alert=True,
             note=f"established TCP to {web} that is no known protocol (non-TLS bytes on 443): the carriers "
             "alone would accept it",
+            **tcp,
+        ),
+        dict(
+            key="ng:tcp-h2c",
+            action="DROP",
+            scope="FLOW",
+            destination_port=web,
+            options=(("flow", "established,to_server"), ("app-layer-protocol", "http2")),
+            alert=True,
+            note=f"HTTP/2 in clear text (h2c) to {web}: frames that open no request reach no app-layer hook",
             **tcp,
         ),
         dict(

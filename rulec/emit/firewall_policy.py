@@ -22,9 +22,13 @@ def group_arn(region: str, name: str) -> str:
 
 
 def bypass_ranges(plan: RegionPlan) -> list[str]:
-    """Addresses the policy-level resolved-IP check leaves alone: the declared services' own `ips`, which
-    were reviewed as addresses and need not come from a DNS answer."""
-    return sorted({cidr for s in plan.resolved.services if s.ips for cidr in s.ips})
+    """Addresses the policy-level resolved-IP check leaves alone: the policy's HOME_NET (traffic between spokes
+    is not egress, and nobody resolves a spoke's addresses through DNS) and the declared services' own `ips`,
+    which were reviewed as addresses and need not come from a DNS answer."""
+    declared = plan.resolved.firewall_policy
+    home = list(declared.home_net) if declared else []
+    services = sorted({cidr for s in plan.resolved.services if s.ips for cidr in s.ips} - set(home))
+    return home + services
 
 
 def request(plan: RegionPlan) -> dict[str, Any] | None:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from rulec.emit import aws_nextgen
 from rulec.errors import RulecError
-from rulec.verify import RegionReport, Verdict, engine, hooks
-from rulec.verify.firewall_probes import FwProbe, derive, synthesize
+from rulec.verify import RegionReport, Verdict, engine, hooks, synthesize
+from rulec.verify.firewall_probes import derive
 
 SID_BLOCK = 1_000_000
 POOLS = ("198.18.0.0/15", "100.64.0.0/10", "172.16.0.0/12")
@@ -66,11 +66,7 @@ reference-config-file: /dev/null
 def require_firewall_mode(binary: str) -> str:
     """The Suricata version of `binary`; bad input when it has no firewall mode (before 8)."""
     version = engine.suricata_version(binary)
-    try:
-        major = int(version.split(".", 1)[0])
-    except ValueError:
-        major = 0
-    if major < 8:
+    if engine.suricata_major(version) < 8:
         raise RulecError(
             f"engine: next-gen is verified on Suricata's firewall mode, which needs Suricata 8.0 or later; "
             f"{binary} is Suricata {version or 'of unknown version'}: use --suricata suricata8 (or RULEC_SURICATA)"
@@ -164,7 +160,7 @@ def verify_region(plan, extra: list, suricata: str | None = None) -> RegionRepor
     started = time.perf_counter()
     binary = engine.suricata_path(suricata)
     version = require_firewall_mode(binary)
-    probes = derive(plan) + [FwProbe(p.kind, p.host, p.port, p.expect, p.why, p.source) for p in extra]
+    probes = derive(plan) + [p for p in extra if getattr(p, "region", None) in (None, plan.region)]
     client = next((h for h in map(_client, plan.resolved.home_net) if h), None)
     if client is None:
         raise RulecError(f"{plan.region}: verify needs an IPv4 block in home_net")

@@ -3,9 +3,11 @@ flow, given a region's compiled groups. `explain` and `lint` take their verdicts
 say which verdicts differ between Suricata versions, and tests hold it against real Suricata 7 and 8.
 
 How a verdict is reached, as Suricata's IPS mode works:
-- A rule matches at a stage of the flow: 0 = its first packet (header-only rules, a SYN), 1 = when the client's
-  data is inspected (application-layer rules, `flow:established` rules). The earliest stage with any match
-  decides: a `drop tcp` matches the SYN before any TLS rule can look at a ClientHello.
+- A rule matches at a stage of the flow: 0 = its first packet (header-only rules, a SYN), 1 = the client's
+  first data (application-layer rules on the protocol alone, `flow:established` rules), 2 = a ClientHello or
+  HTTP request that spans two segments is complete (SNI/Host rules wait for it). Unsplit, 1 and 2 are the same
+  packet. The earliest stage with any match decides: a `drop tcp` matches the SYN before any TLS rule can look
+  at a ClientHello, and a `drop tls` matches the first half of a split ClientHello before the name is known.
 - Within a stage the action order decides: pass, then drop, then reject, then alert. A `pass` for an allowed
   name outranks a protocol drop that matches the same ClientHello.
 - Nothing matching means the rule groups let the flow through ("uninspected"); the firewall policy's
@@ -62,6 +64,7 @@ class Flow:
     ip_proto: int = 6
     data: bool = True  # the client sends data (a TCP flow that only connects has none)
     syn_payload: bool = False
+    split: bool = False  # the ClientHello / HTTP request spans two segments
 
 
 @dataclass(frozen=True)
@@ -115,8 +118,15 @@ def _name(host: str | None) -> str | None:
     return host.lower().rsplit(":", 1)[0] if ":" in host and not host.startswith("[") else host.lower()
 
 
-def domain_matches(group: DomainListGroup, flow: Flow, ctx: Context) -> list[tuple[int, str, int, str]]:
-    """(stage, action, review sid, why) for every rule of a domain list that matches `flow`."""
+# The packets of a flow at which rules are evaluated, in order. Unsplit, the client's first data is already
+# the whole ClientHello or HTTP request (COMPLETE is then the same packet as CLIENT_DATA).
+CLIENT_FIRST, SERVER_FIRST, CLIENT_DATA, COMPLETE = 0, 1, 2, 3
+CLIENT = frozenset({CLIENT_FIRST, CLIENT_DATA, COMPLETE})
+APP = frozenset({CLIENT_DATA, COMPLETE})
+
+
+def domain_matches(group: DomainListGroup, flow: Flow, ctx: Context) -> list[tuple[frozenset, str, int, str]]:
+    """(packets, action, review sid, why) for every rule of a domain list that matches `flow`."""
     if not _scope(group, flow, ctx):
         return []
     sids = review_sids(group)
@@ -125,93 +135,107 @@ def domain_matches(group: DomainListGroup, flow: Flow, ctx: Context) -> list[tup
     types = group.target_types
     anded = RESOLVED_DOMAIN in types and any(t != RESOLVED_DOMAIN for t in types) and action == "PASS"
     name = _name(flow.host)
+    at = frozenset({COMPLETE})
     for ttype, app in (("TLS_SNI", "tls"), ("HTTP_HOST", "http")):
         if ttype not in types or flow.app != app:
             continue
         for target in group.targets:
             if name and matches(target, name) and (not anded or flow.dst in ctx.resolved_for(target)):
-                out.append((1, action, sids[ttype, target], f"{ttype} {target}"))
+                out.append((at, action, sids[ttype, target], f"{ttype} {target}"))
         if group.generated == "ALLOWLIST" and (app == "tls" or flow.host is not None):
-            out.append((1, "DROP", sids[ttype, None], f"not matching any {app.upper()} allowlisted FQDNs"))
+            out.append((at, "DROP", sids[ttype, None], f"not matching any {app.upper()} allowlisted FQDNs"))
     if RESOLVED_DOMAIN in types and not anded:
         for target in group.targets:
             if flow.dst in ctx.resolved_for(target):
-                out.append((0, action, sids[RESOLVED_DOMAIN, target], f"resolved domain {target}"))
+                out.append((CLIENT, action, sids[RESOLVED_DOMAIN, target], f"resolved domain {target}"))
     return out
 
 
-def rule_matches(rule: StatefulRule, group: StatefulGroup, flow: Flow, ctx: Context) -> int | None:
-    """The stage at which a stateful rule matches `flow`, or None."""
+def rule_matches(rule: StatefulRule, group: StatefulGroup, flow: Flow, ctx: Context) -> frozenset:
+    """The packets of `flow` a stateful rule matches (empty: none)."""
+    none = frozenset()
     if rule.min_suricata > ctx.suricata:
-        return None
+        return none
     if rule.source == "$HOME_NET" and not inside(flow.src, group.home_net):
-        return None
+        return none
     if rule.destination == "$EXTERNAL_NET":
         external = group.external_net
         if not (inside(flow.dst, external) if external is not None else ctx.external(flow.dst)):
-            return None
+            return none
     elif rule.destination.lower() != "any" and not inside(flow.dst, (rule.destination,)):
-        return None
-    if rule.destination_port not in ("Any", "ANY", "any") and int(rule.destination_port) != flow.port:
-        return None
-    tag = rule.match.split(":", 1)
-    kind, arg = tag[0], tag[1] if len(tag) > 1 else ""
-    tcp, est = flow.transport == "tcp", flow.transport == "tcp" and flow.data
+        return none
+    if rule.destination_port.lower() != "any" and int(rule.destination_port) != flow.port:
+        return none
+    # a rule for both directions (<>) also sees the server's packets, where one-way passes do not apply
+    client = CLIENT | {SERVER_FIRST} if rule.direction == "ANY" and flow.transport in ("tcp", "icmp") else CLIENT
+    kind, _, arg = rule.match.partition(":")
+    est = flow.transport == "tcp" and flow.data
     if kind == "":
         proto = rule.protocol
-        if proto == "IP":
-            return 0
-        if proto in TRANSPORT:
-            return 0 if flow.transport == proto.lower() else None
-        return 1 if flow.app == APP_PROTOCOLS.get(proto) else None
+        if proto == "IP" or proto in TRANSPORT:
+            return client if proto == "IP" or flow.transport == proto.lower() else none
+        apps = ("http", "http2") if proto == "HTTP" else (APP_PROTOCOLS.get(proto),)  # measured: http covers h2
+        return APP if flow.app in apps else none
     if kind == "tcp-other":
         allowed = set(filter(None, arg.split(",")))
-        if not est:
-            return None
-        if not allowed:
-            return 1
-        # measured: app-layer-protocol:!http does not match HTTP/2 (Suricata counts both as "http")
+        # measured: app-layer-protocol:!http does not match HTTP/2 either
         excluded = flow.app in allowed or (flow.app == "http2" and "http" in allowed)
-        return 1 if flow.app is not None and not excluded else None
+        return APP if est and (not allowed or (flow.app is not None and not excluded)) else none
     if kind == "tcp-undetected":
-        return 1 if est and flow.app is None else None
+        return APP if est and flow.app is None else none
     if kind == "http2-cleartext":
-        return 1 if est and flow.app == "http2" else None
+        return APP if est and flow.app == "http2" else none
     if kind == "http-without-host":
-        return 1 if flow.app == "http" and flow.host is None else None
+        return frozenset({COMPLETE}) if flow.app == "http" and flow.host is None else none
     if kind == "tcp-syn-payload":
-        return 0 if tcp and flow.syn_payload else None
+        return frozenset({CLIENT_FIRST}) if flow.transport == "tcp" and flow.syn_payload else none
     if kind == "udp":
-        return 0 if flow.transport == "udp" else None
+        return client if flow.transport == "udp" else none
     if kind == "ip-other":
-        return 0 if flow.ip_proto not in (6, 17) else None
+        return client if flow.ip_proto not in (6, 17) else none
     if kind == "service":
-        return 0 if flow.transport == rule.protocol.lower() else None
+        return client if flow.transport == rule.protocol.lower() else none
     if kind == "service-resolved":
-        return 0 if flow.transport == rule.protocol.lower() and flow.dst in ctx.resolved_for(arg) else None
+        ok = flow.transport == rule.protocol.lower() and flow.dst in ctx.resolved_for(arg)
+        return client if ok else none
     raise ValueError(f"the engine model does not know rule kind '{rule.match}'")
 
 
 def decide(groups: tuple[Group, ...], flow: Flow, ctx: Context) -> Decision:
-    """The verdict for `flow` through all of a region's groups together."""
-    hits: list[tuple[int, int, str, int, str]] = []  # stage, action rank, group, sid, why
+    """The verdict for `flow` through all of a region's groups together: packet by packet, the first packet
+    on which a drop outranks every pass decides; a domain list's pass passes the rest of the flow."""
     v = ctx.validation
     if v is not None and getattr(v, "action", "") in ("DROP", "REJECT") and inside(flow.src, v.sources):
         known = set().union(*ctx.resolved.values()) if ctx.resolved else set()
         if flow.dst not in known and not inside(flow.dst, ctx.bypass):
             return Decision("drop", None, None, "resolved-IP validation: the resolver never returned this address", -1)
+    hits: list[tuple[frozenset, int, str, int, str, bool]] = []  # packets, rank, group, sid, why, flow-level
     for group in groups:
         if isinstance(group, DomainListGroup):
-            for stage, action, sid, why in domain_matches(group, flow, ctx):
-                hits.append((stage, ORDER[action], group.name, sid, why))
+            for packets, action, sid, why in domain_matches(group, flow, ctx):
+                hits.append((packets, ORDER[action], group.name, sid, why, True))
         else:
             for rule in group.rules:
-                stage = rule_matches(rule, group, flow, ctx)
-                if stage is not None:
-                    hits.append((stage, ORDER[rule.action], group.name, rule.sid, rule.note or rule.protocol))
-    if not hits:
-        return Decision("uninspected", why="no rule matches: the rule groups let it through")
-    stage = min(h[0] for h in hits)
-    first = min((h for h in hits if h[0] == stage), key=lambda h: (h[1], h[2], h[3]))
-    verdict = "pass" if first[1] in (ORDER["PASS"], ORDER["ALERT"]) else "drop"
-    return Decision(verdict, first[2], first[3], first[4], stage)
+                packets = rule_matches(rule, group, flow, ctx)
+                if packets:
+                    hits.append((packets, ORDER[rule.action], group.name, rule.sid, rule.note or rule.protocol, False))
+
+    def packet(stage: int) -> int:  # which packet a stage is for this flow
+        if flow.transport != "tcp" and stage in APP:
+            return CLIENT_FIRST  # one client packet carries everything (UDP, ICMP, other IP protocols)
+        return CLIENT_DATA if stage == COMPLETE and not flow.split else stage
+
+    hits = [(frozenset(map(packet, h[0])), *h[1:]) for h in hits]
+    passed = None
+    for stage in sorted({s for h in hits for s in h[0]}):
+        here = [h for h in hits if stage in h[0]]
+        here = [h for h in here if h[1] != ORDER["ALERT"]]
+        if not here:
+            continue
+        best = min(here, key=lambda h: (h[1], h[2], h[3]))
+        if best[1] != ORDER["PASS"]:
+            return Decision("drop", best[2], best[3], best[4], stage)
+        if best[5]:
+            return Decision("pass", best[2], best[3], best[4], stage)
+        passed = passed or Decision("pass", best[2], best[3], best[4], stage)
+    return passed or Decision("uninspected", why="no rule matches: the rule groups let it through")

@@ -4,8 +4,8 @@ it; `verify` sends real packets in the same terms."""
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
+import socket
 from dataclasses import dataclass, field
 
 from rulec.compile.ir import RegionPlan
@@ -44,6 +44,7 @@ class World:
     pool: ipaddress.IPv4Network
     bound: str | None = None
     resolved: dict[str, set[str]] = field(default_factory=dict)
+    _used: int = 0
 
     @classmethod
     def for_plan(cls, plan: RegionPlan, bound: str | None = None) -> World:
@@ -57,11 +58,24 @@ class World:
         return cls(plan, client, pool, bound)
 
     def address(self, name: str) -> str:
-        """A stable address for `name` inside the pool, recorded as the resolver's answer for it."""
-        digest = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big")
-        addr = str(self.pool.network_address + 1 + digest % (self.pool.num_addresses - 2))
-        self.resolved.setdefault(name, set()).add(addr)
+        """The address the modelled resolver returns for `name` (one per name, in order of first use)."""
+        known = self.resolved.get(name)
+        if known:
+            return min(known)
+        addr = self.fresh()
+        self.resolved[name] = {addr}
         return addr
+
+    def fresh(self) -> str:
+        """An address nobody resolved: the next one of the pool."""
+        self._used += 1
+        if self._used >= self.pool.num_addresses - 1:
+            raise RulecError(f"more probes than the {self.pool} pool has addresses")
+        return socket.inet_ntoa((int(self.pool.network_address) + self._used).to_bytes(4, "big"))
+
+    def resolved_for(self, target: str) -> set[str]:
+        """Addresses returned for every name `target` matches (exact, or a wildcard and its subdomains)."""
+        return self.context().resolved_for(target)
 
     def flow(self, app: str, host: str, port: int) -> model.Flow:
         return model.Flow("tcp", app, self.address(host), port, self.client, host)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 
 from rulec.compile.ir import DROPPED_BY
@@ -49,8 +49,6 @@ WORKSPACE_WIDE = (
 WHAT_IT_DROPS = {
     "TCP": "every TLS and HTTP connection",
     "IP": "all traffic",
-    "TLS": "all TLS, allowed names included",
-    "HTTP": "all HTTP, allowed names included",
 }
 
 
@@ -262,7 +260,10 @@ class NonHttpName(Check):
 
 class DenyBreaksAllowlist(Check):
     code, severity = "RC009", "error"
-    summary = "A denied protocol that drops allowlisted traffic, as the engine decides (TCP and IP do; TLS does not)."
+    summary = (
+        "A denied protocol that drops allowlisted traffic, as the engine decides: TCP and IP always; TLS and HTTP "
+        "when a ClientHello or request spans two segments."
+    )
 
     def run(self, ctx: Context) -> Iterable[Finding]:
         from rulec.verify import model
@@ -277,16 +278,26 @@ class DenyBreaksAllowlist(Check):
             for ttype, app, port in (("TLS_SNI", "tls", 443), ("HTTP_HOST", "http", 80)):
                 if ttype not in policy.target_types:
                     continue
-                d = model.decide(plan.groups, world.flow(app, name, port), world.context())
-                deny = next((g for g in plan.groups if g.name == d.group and getattr(g, "role", "") == "deny"), None)
-                if d.verdict != "drop" or deny is None:
-                    continue
-                rule = next(r for r in deny.rules if r.sid == d.sid)
-                yield self.at(
-                    ctx.policy.doc.at("deny_protocols", policy.deny_protocols.index(rule.protocol)),
-                    f"denying {rule.protocol} drops {WHAT_IT_DROPS.get(rule.protocol, 'allowed traffic')} before any "
-                    f"name is checked ({app.upper()} to {name} drops in {plan.region}), so the allowlist passes nothing",
-                )
+                for split in (False, True):
+                    flow = replace(world.flow(app, name, port), split=split)
+                    d = model.decide(plan.groups, flow, world.context())
+                    deny = next((g for g in plan.groups if g.name == d.group and getattr(g, "role", "") == "deny"), None)
+                    if d.verdict != "drop" or deny is None:
+                        continue
+                    rule = next(r for r in deny.rules if r.sid == d.sid)
+                    how = (
+                        f"a {app.upper()} {'ClientHello' if app == 'tls' else 'request'} that spans two TCP segments "
+                        "(post-quantum key shares make ClientHellos ~1.8 KB) before its name is checked"
+                        if split
+                        else f"{WHAT_IT_DROPS.get(rule.protocol, 'allowed traffic')} before any name is checked"
+                    )
+                    yield self.at(
+                        ctx.policy.doc.at("deny_protocols", policy.deny_protocols.index(rule.protocol)),
+                        f"denying {rule.protocol} drops {how} ({app.upper()} to {name} drops in {plan.region}), so "
+                        "the allowlist cannot be relied on; drop it from deny_protocols (egress: strict drops what "
+                        "the allowlist does not pass)",
+                    )
+                    break
 
 
 class CapacityPool(Check):

@@ -174,12 +174,15 @@ def push(
     account_id: AccountOpt = None,
     out: OutOpt = Path("build"),
     catalogs: CatalogsOpt = None,
+    allow_unenforced: Annotated[
+        bool, typer.Option(help="next-gen: allow a policy to go from ENFORCE to MONITOR")
+    ] = False,
 ) -> None:
     """Push the reviewed build (--out) to the Network Firewall API (needs rulec\\[aws])."""
     from rulec.aws.command import Options
 
     opts = Options(policy, out, region, profile, endpoint_url, account_id, firewall_policy, catalogs)
-    _aws("push", opts, dry_run, yes, replace, prune)
+    _aws("push", opts, dry_run, yes, replace, prune, allow_unenforced)
 
 
 @app.command()

@@ -42,7 +42,7 @@ def _reviewed(opts: Options) -> tuple[Any, reviewed.Reviewed]:
 
     result = pipeline.build(opts.policy, opts.catalogs)
     if result.nextgen_requests:
-        raise RulecError(f"{opts.policy}: push and drift do not handle engine: next-gen policies yet (see README)")
+        raise RulecError(f"{opts.policy}: drift does not compare engine: next-gen policies yet (see README)")
     if result.lock_changed:
         raise RulecError(
             f"{result.lock_path} is not up to date with {opts.policy}; run `rulec build` and "
@@ -64,8 +64,16 @@ def _reviewed(opts: Options) -> tuple[Any, reviewed.Reviewed]:
     return chosen, docs
 
 
-def push(opts: Options, ui: Ui, dry_run: bool, yes: bool, replace: bool, prune: bool) -> int:
+def push(
+    opts: Options, ui: Ui, dry_run: bool, yes: bool, replace: bool, prune: bool, allow_unenforced: bool = False
+) -> int:
     api.check_model()
+    from rulec.load.policy import load_policy
+
+    if load_policy(opts.policy).policy.engine == "next-gen":  # FIREWALL groups and a FirewallPolicyV2
+        from rulec.aws import nextgen_push
+
+        return nextgen_push.run(opts, ui, dry_run, yes, allow_unenforced)
     try:
         _, docs = _reviewed(opts)
     except reviewed.StaleBuild as exc:

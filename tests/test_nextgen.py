@@ -2,11 +2,15 @@
 
 import json
 import re
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 
 import botocore.session
 import pytest
 from botocore.validate import ParamValidator
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rulec import pipeline
 from rulec.emit.aws_classic import RequestValidator
@@ -296,3 +300,29 @@ def test_resolved_ip_validation_is_passed_to_the_v2_policy(write_policy):
     }
     report = ParamValidator().validate(policy, MODEL.operation_model("CreateFirewallPolicyV2").input_shape)
     assert not report.has_errors(), report.generate_report()
+
+
+LABEL = st.from_regex(r"[a-z][a-z0-9]{0,8}", fullmatch=True)
+NAMES = st.lists(st.tuples(st.booleans(), st.lists(LABEL, min_size=2, max_size=3)), min_size=1, max_size=12)
+
+
+@settings(max_examples=8, deadline=None)
+@given(NAMES, st.sampled_from([["TLS_SNI"], ["HTTP_HOST"], ["TLS_SNI", "HTTP_HOST"]]))
+def test_any_allowlist_gives_valid_requests_and_a_quiet_lint(names, types):
+    allow = sorted({("." if wild else "") + ".".join(labels) for wild, labels in names})
+    text = BASE.replace("[api.example.org, .pypi.org]", json.dumps(allow)).replace(
+        "engine: next-gen\n", f"engine: next-gen\ntarget_types: {json.dumps(types)}\n"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "policy.yaml"
+        path.write_text(text.lstrip())
+        result = pipeline.build(path)
+        groups, policy = requests(result)
+        shape = MODEL.operation_model("CreateRuleGroup").input_shape
+        assert not ParamValidator().validate(groups[0], shape).has_errors()
+        v2 = MODEL.operation_model("CreateFirewallPolicyV2").input_shape
+        assert not ParamValidator().validate(policy, v2).has_errors()
+        assert _codes(_ctx(path)) == set()
+        rules = groups[0]["FirewallRuleGroup"]["RulesSource"]["FirewallRules"]
+        fixed = 4 + (1 if "TLS_SNI" in types else 0) + (11 if "HTTP_HOST" in types else 0)  # README: 16 for both
+        assert len(rules) == result.plans[0].nextgen.rule_count == len(allow) * len(types) + fixed

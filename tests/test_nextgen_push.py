@@ -136,3 +136,44 @@ def test_the_emulator_refuses_what_the_service_documents(emulator):
         )
     with pytest.raises(fw.exceptions.InvalidRequestException, match="PolicyMode"):
         fw.create_firewall_policy_v2(FirewallPolicyV2Name="p", FirewallPolicyV2={"PolicyMode": "AUDIT"})
+
+
+def test_replace_grows_capacity_and_the_policy_always_references_a_complete_group(cli, emulator, example):
+    assert _push(cli, emulator, example, "--yes").exit_code == 0
+    names = "".join(f"      - h{i}.example.org\n" for i in range(40))
+    example.write_text(
+        example.read_text().replace("    features: [workspace,", "    allow:\n" + names + "    features: [workspace,")
+    )
+    assert cli("build", example, "-o", example.parent / "out").exit_code == 0
+    r = _push(cli, emulator, example, "--yes", "--replace")
+    assert r.exit_code == 0, r.output
+    assert "replace it with capacity 200 via Databricks-NextGen-Allow-rulec-tmp" in r.stdout
+    assert "references Databricks-NextGen-Allow-rulec-tmp instead of Databricks-NextGen-Allow" in r.stdout
+    fw = _fw(emulator)
+    group = fw.describe_rule_group(RuleGroupName="Databricks-NextGen-Allow", Type="FIREWALL")["RuleGroupResponse"]
+    assert group["Capacity"] == 200 and group["ConsumedCapacity"] == 120
+    assert set(emulator.emulator.groups["eu-west-1"]) == {"Databricks-NextGen-Allow", "Databricks-NextGen-Services"}
+    live = fw.describe_firewall_policy_v2(FirewallPolicyV2Name="databricks-egress-nextgen")["FirewallPolicyV2"]
+    assert [(e["Priority"], e["ResourceArn"].rpartition("/")[2]) for e in live["FirewallRuleGroupEntries"]] == [
+        (100, "Databricks-NextGen-Services"),
+        (200, "Databricks-NextGen-Allow"),
+    ]
+    assert _push(cli, emulator, example, "--yes").stdout.endswith("nothing to do: the firewall matches the policy\n")
+
+
+@pytest.mark.parametrize("step", ["CreateRuleGroup", "UpdateFirewallPolicyV2", "DeleteRuleGroup"])
+def test_an_interrupted_replace_converges_when_run_again(cli, emulator, example, step):
+    assert _push(cli, emulator, example, "--yes").exit_code == 0
+    names = "".join(f"      - h{i}.example.org\n" for i in range(40))
+    example.write_text(
+        example.read_text().replace("    features: [workspace,", "    allow:\n" + names + "    features: [workspace,")
+    )
+    assert cli("build", example, "-o", example.parent / "out").exit_code == 0
+    emulator.emulator.inject(step, "DropConnection")
+    r = _push(cli, emulator, example, "--yes", "--replace")
+    assert r.exit_code == 1 and "push stopped" in r.stderr, r.output
+    r = _push(cli, emulator, example, "--yes", "--replace")
+    assert r.exit_code == 0, r.output
+    assert set(emulator.emulator.groups["eu-west-1"]) == {"Databricks-NextGen-Allow", "Databricks-NextGen-Services"}
+    group = _fw(emulator).describe_rule_group(RuleGroupName="Databricks-NextGen-Allow", Type="FIREWALL")
+    assert group["RuleGroupResponse"]["Capacity"] == 200

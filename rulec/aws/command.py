@@ -73,7 +73,7 @@ def push(
     if load_policy(opts.policy).policy.engine == "next-gen":  # FIREWALL groups and a FirewallPolicyV2
         from rulec.aws import nextgen_push
 
-        return nextgen_push.run(opts, ui, dry_run, yes, allow_unenforced)
+        return nextgen_push.run(opts, ui, dry_run, yes, allow_unenforced, replace)
     try:
         _, docs = _reviewed(opts)
     except reviewed.StaleBuild as exc:

@@ -25,7 +25,7 @@ class Item:
     region: str
     kind: str  # group | policy
     name: str
-    action: str  # create | update | none | blocked
+    action: str  # create | update | replace | none | blocked
     doc: dict[str, Any]
     token: str | None = None
     arn: str | None = None
@@ -42,13 +42,15 @@ class NgPlan:
 
     @property
     def changes(self) -> bool:
-        return any(i.action in ("create", "update") for i in self.items)
+        return any(i.action in ("create", "update", "replace") for i in self.items)
 
     def describe(self) -> list[str]:
         lines = []
         for i in self.items:
             what = "FIREWALL rule group" if i.kind == "group" else "Next Generation firewall policy"
-            verb = {"create": "create", "update": "update", "none": "unchanged", "blocked": "BLOCKED"}[i.action]
+            verb = {"create": "create", "update": "update", "replace": "replace", "none": "unchanged"}.get(
+                i.action, "BLOCKED"
+            )
             lines.append(f"{i.region}: {what} {i.name}: {verb}")
             lines.extend(f"    {n}" for n in i.notes)
         return lines
@@ -59,19 +61,32 @@ def _same(a: Any, b: Any) -> bool:
 
 
 class NextGenPusher(Api):
-    def plan(self, docs: dict[str, tuple[list[dict], dict]], allow_unenforced: bool, account: str | None) -> NgPlan:
+    def plan(
+        self,
+        docs: dict[str, tuple[list[dict], dict]],
+        allow_unenforced: bool,
+        account: str | None,
+        replace: bool = False,
+    ) -> NgPlan:
         items: list[Item] = []
         for region, (groups, policy) in docs.items():
             arns = {}
             for doc in groups:
-                item = self._plan_group(region, doc)
+                item = self._plan_group(region, doc, replace)
                 arns[doc["RuleGroupName"]] = item.arn
                 items.append(item)
             items.append(self._plan_policy(region, policy, arns, allow_unenforced, account))
         return NgPlan(items)
 
-    def _plan_group(self, region: str, doc: dict[str, Any]) -> Item:
+    def _plan_group(self, region: str, doc: dict[str, Any], replace: bool = False) -> Item:
         name = doc["RuleGroupName"]
+        if replace:
+            from rulec.aws import nextgen_replace
+            from rulec.aws.fwpolicy import tmp_name
+
+            if nextgen_replace.describe(self, region, tmp_name(name)) is not None:
+                note = f"resuming an interrupted replace ({tmp_name(name)} exists)"
+                return Item(region, "group", name, "replace", doc, notes=[note])
         try:
             live = self.call(region, "describe_rule_group", RuleGroupName=name, Type="FIREWALL")
         except ClientError as exc:
@@ -82,10 +97,14 @@ class NextGenPusher(Api):
         item = Item(region, "group", name, "none", doc, live["UpdateToken"], response["RuleGroupArn"])
         rules = doc["FirewallRuleGroup"]["RulesSource"]["FirewallRules"]
         if len(rules) > response["Capacity"]:
-            item.action = "blocked"
+            item.action = "replace" if replace else "blocked"
             item.notes.append(
-                f"{len(rules)} rules do not fit its capacity {response['Capacity']} (fixed at creation): replace the "
-                "group with a larger one (delete and create it while no policy references it)"
+                f"{len(rules)} rules do not fit its capacity {response['Capacity']} (fixed at creation): "
+                + (
+                    f"replace it with capacity {doc['Capacity']} via {doc['RuleGroupName']}-rulec-tmp"
+                    if replace
+                    else "re-run with --replace"
+                )
             )
         elif not _same(live.get("FirewallRuleGroup"), doc["FirewallRuleGroup"]) or response.get(
             "Description", ""
@@ -139,7 +158,14 @@ class NextGenPusher(Api):
 
     def _writes(self, plan: NgPlan, dry_run: bool) -> None:
         arns: dict[tuple[str, str], str] = {}
+        policies = {i.region: i for i in plan.items if i.kind == "policy"}
         for i in plan.items:
+            if i.kind == "group" and i.action == "replace" and not dry_run:
+                from rulec.aws import nextgen_replace
+
+                nextgen_replace.finish(self, i.region, i.doc, policies[i.region].name)
+                i.arn = nextgen_replace.describe(self, i.region, i.name)["RuleGroupResponse"]["RuleGroupArn"]
+                self._refresh(policies[i.region])
             if i.kind == "group":
                 arn = self._write_group(i, dry_run) if i.action in ("create", "update") else i.arn
                 if arn:
@@ -153,6 +179,17 @@ class NextGenPusher(Api):
                     found = arns.get((i.region, entry["ResourceArn"].rpartition("/")[2]))
                     entry["ResourceArn"] = found or entry["ResourceArn"]
                 self._write_policy(i, dry_run)
+
+    def _refresh(self, i: Item) -> None:
+        """After a replace rewrote the policy, take its new token (and skip the update if nothing is left)."""
+        try:
+            live = self.call(i.region, "describe_firewall_policy_v2", FirewallPolicyV2Name=i.name)
+        except ClientError:
+            return
+        i.token = live["UpdateToken"]
+        i.action = "create" if i.action == "create" else "update"
+        if _same(live["FirewallPolicyV2"], i.doc["FirewallPolicyV2"]):
+            i.action = "none"
 
     def _write_group(self, i: Item, dry_run: bool) -> str | None:
         try:
@@ -184,7 +221,7 @@ class NextGenPusher(Api):
         return api_message(exc)
 
 
-def run(opts, ui, dry_run: bool, yes: bool, allow_unenforced: bool) -> int:
+def run(opts, ui, dry_run: bool, yes: bool, allow_unenforced: bool, replace: bool = False) -> int:
     """`rulec push` for a next-gen policy: the reviewed build directory, planned, then applied (exit codes as
     Classic's push: 0 done or nothing to do, 1 pending/blocked/stopped, 2 bad input)."""
     from rulec import pipeline
@@ -206,7 +243,7 @@ def run(opts, ui, dry_run: bool, yes: bool, allow_unenforced: bool) -> int:
         docs[p.region] = (read, json.loads((opts.out / p.region / name).read_text()))
     pusher = NextGenPusher(opts.profile, opts.endpoint_url, log=ui.echo)
     try:
-        plan = pusher.plan(docs, allow_unenforced, opts.account_id)
+        plan = pusher.plan(docs, allow_unenforced, opts.account_id, replace)
         ui.echo("\n".join(plan.describe()))
         if plan.blocked:
             ui.err("nothing was written: resolve the BLOCKED items above")

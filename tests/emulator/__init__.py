@@ -272,7 +272,7 @@ class Emulator(v2.NextGenOps):
 
     def _delete_rule_group(self, region: str, p: dict[str, Any]) -> dict[str, Any]:
         g = self._find_group(region, p)
-        if any(g.arn in _refs(pol) for pol in self.policies.get(region, {}).values()):
+        if any(g.arn in _refs(pol) for pol in self.policies.get(region, {}).values()) or self._v2_uses(region, g.arn):
             raise ApiError("InvalidOperationException", "Unable to delete the object because it is still in use")
         del self.groups[region][g.name]
         response = self._group_response(g)

@@ -38,6 +38,13 @@ class NextGenOps:
     def _v2(self, region: str) -> dict[str, Any]:
         return self.__dict__.setdefault("policies_v2", {}).setdefault(region, {})
 
+    def _v2_uses(self, region: str, arn: str) -> bool:
+        return any(
+            e.get("ResourceArn") == arn
+            for pol in self._v2(region).values()
+            for e in pol.body["FirewallRuleGroupEntries"]
+        )
+
     def _firewall_body(self, params: dict[str, Any], capacity: int) -> dict[str, Any]:
         from tests.emulator import ApiError
 

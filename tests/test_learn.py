@@ -120,6 +120,16 @@ def test_features_with_warnings_are_proposed_and_marked(workspace):
     assert "WARNING RC008 warning" in report.text(r)
 
 
+def test_unexplained_names_linted_one_by_one_are_capped(monkeypatch, workspace):
+    from rulec.learn import evaluate
+
+    monkeypatch.setattr(evaluate, "MAX_TRIAL_NAMES", 3)
+    wild = [alert(f"{h}.corp-mirror.io") for h in "abc"]
+    r = run(workspace, alert("x.one.example"), alert("y.two.example"), alert("y.two.example"), *wild)
+    assert accepted(r) == {("wildcard", ".corp-mirror.io")}
+    assert "2 unexplained name(s) with the fewest hits were not linted" in r.notes
+
+
 def test_names_already_allowed_are_not_proposed(workspace):
     r = run(workspace, alert("api.example.org"), alert("API.example.org."))
     assert [n.status for n in r.names] == ["allowed"] and r.patch == ""

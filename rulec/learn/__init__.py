@@ -114,7 +114,7 @@ def learn(
     for n in names:  # names a proposed feature would allow count too: `evilpypi.org` next to pypi
         allowed[n.region].extend(h.target for h in n.features[:1])
     if props or any(n.status == "unexplained" for n in names):
-        evaluate.judge(text, policy, cats, props, names, allowed)
+        notes += evaluate.judge(text, policy, cats, props, names, allowed)
     before = lint.run(lint.Context(lp, plans))
     out = evaluate.outcome(text, policy, cats, props, before)
     return Result(

@@ -58,9 +58,19 @@ def _findings(lp: LoadedPolicy, plans: list[RegionPlan]) -> list[Finding]:
     return lint.run(lint.Context(lp, plans))
 
 
-def judge(text: str, path: Path, cats: Catalogs, props: list[Proposal], names: list[Name], allowed: dict) -> None:
-    """Fill in warnings/errors of every proposal and the findings of every unexplained name."""
-    loose = [n for n in names if n.status == "unexplained"]
+MAX_TRIAL_NAMES = 10_000  # unexplained names linted one by one (a domain list holds at most 25,000 per type)
+
+
+def judge(text: str, path: Path, cats: Catalogs, props: list[Proposal], names: list[Name], allowed: dict) -> list[str]:
+    """Fill in warnings/errors of every proposal and the findings of the unexplained names; returns notes."""
+    covered = {id(n) for p in props if p.kind == "wildcard" for n in p.names}
+    loose = sorted(
+        (n for n in names if n.status == "unexplained"), key=lambda n: (id(n) not in covered, -n.seen.hits, n.name)
+    )
+    notes = []
+    if len(loose) > MAX_TRIAL_NAMES:
+        notes.append(f"{len(loose) - MAX_TRIAL_NAMES} unexplained name(s) with the fewest hits were not linted")
+        loose = loose[:MAX_TRIAL_NAMES]
     edits = [patch.Edit(p.path, p.value) for p in props]
     edits += [patch.Edit(("regions", n.region, "allow"), n.name) for n in loose]
     trial = patch.apply(text, edits, str(path))
@@ -95,6 +105,7 @@ def judge(text: str, path: Path, cats: Catalogs, props: list[Proposal], names: l
                 p.errors.append(f"covers {', '.join(bad)}, which must not be allowed (see the names below)")
             for n in p.names:
                 n.wildcard = p.value if p.accepted else None
+    return notes
 
 
 def outcome(text: str, path: Path, cats: Catalogs, props: list[Proposal], before: list[Finding]) -> Outcome:

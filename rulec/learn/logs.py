@@ -123,14 +123,18 @@ def _epoch(envelope: dict | None, event: dict) -> float | None:
     return None
 
 
+_DECODER = json.JSONDecoder()
+
+
 def _parse(line: bytes) -> object:
+    text = line.decode("utf-8", "replace")
     try:
-        return json.loads(line)
+        return _DECODER.decode(text)
     except ValueError:
-        start = line.find(b"{")  # CloudWatch Logs export: "2026-11-28T07:00:00.000Z {...}"
-        if start <= 0 or b"{" in line[:start]:
+        start = text.find("{")  # CloudWatch Logs export: "2026-11-28T07:00:00.000Z {...}"
+        if start <= 0:
             raise
-        return json.loads(line[start:])
+        return _DECODER.decode(text[start:])
 
 
 def read_event(obs: Observations, line: bytes, where: str) -> None:

@@ -367,7 +367,7 @@ def catalog_import_ip_ranges(
 @app.command()
 def learn(
     policy: PolicyArg,
-    logs: Annotated[list[Path] | None, typer.Argument(help="Alert/flow logs: JSON lines, .gz, EVE")] = None,
+    logs: Annotated[list[Path] | None, typer.Argument(help="Logs: JSON lines, .gz, EVE", metavar="LOGS")] = None,
     region: Annotated[str | None, typer.Option("--region", "-r", help="Region of the logs")] = None,
     format: Annotated[
         str, typer.Option(help="text, json or patch", callback=_one_of("text", "json", "patch"))

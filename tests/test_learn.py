@@ -75,6 +75,7 @@ def test_foreign_buckets_never_become_an_s3_wildcard(workspace, n):
     assert not any("amazonaws" in p.value for p in r.proposals)
     assert "amazonaws" not in r.patch
     assert all(n.status == "unexplained" for n in r.names if "s3" in n.name)
+    assert all("allow it only if your account owns it" in n.findings[0] for n in r.names if "s3" in n.name)
 
 
 def test_wildcard_needs_enough_distinct_subdomains(workspace):
@@ -225,3 +226,16 @@ def test_plain_eve_and_regions(cli, write_policy, tmp_path):
 def test_output_is_deterministic(cli, workspace):
     args = ("learn", workspace, LOGS / "workspace-alert.jsonl", LOGS / "aws-docs-examples.jsonl", "--format", "json")
     assert cli(*args).output == cli(*args).output
+
+
+def test_a_patch_that_does_not_build_is_shown_but_never_written(cli, write_policy):
+    probe = write_policy(WORKSPACE, "probe.yaml")
+    need = pipeline.plan(probe)[1][0].groups[0].rule_count
+    tight = WORKSPACE.replace("version: 1\n", f"version: 1\ngroups:\n  allowlist: {{name: Egress, capacity: {need}}}\n")
+    policy = write_policy(tight)
+    original = policy.read_bytes()
+    shown = cli("learn", policy, LOGS / "workspace-alert.jsonl")
+    assert shown.exit_code == 0 and "the patched policy does NOT build:" in shown.output
+    assert "is below the" in shown.output.split("does NOT build:")[1]
+    refused = cli("learn", policy, LOGS / "workspace-alert.jsonl", "--write")
+    assert refused.exit_code == 2 and "not written" in refused.output and policy.read_bytes() == original

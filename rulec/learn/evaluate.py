@@ -8,6 +8,7 @@ Then the accepted proposals are applied to the real text, which must still build
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,7 @@ def _findings(lp: LoadedPolicy, plans: list[RegionPlan]) -> list[Finding]:
     return lint.run(lint.Context(lp, plans))
 
 
+_BUCKET = re.compile(r"\.s3[.-]([a-z0-9-]+\.)*amazonaws\.com$")
 MAX_TRIAL_NAMES = 10_000  # unexplained names linted one by one (a domain list holds at most 25,000 per type)
 
 
@@ -88,6 +90,8 @@ def judge(text: str, path: Path, cats: Catalogs, props: list[Proposal], names: l
     for n in loose:
         fs = found(("regions", n.region, "allow"), n.name)
         n.findings = [f"{f.code} {f.severity}: {f.message}" for f in fs if lint.at_least(f.severity, "warning")]
+        if _BUCKET.search(n.name):
+            n.findings.append("note: an S3 bucket no catalog feature names; allow it only if your account owns it")
         look = lookalike(n.name, allowed.get(n.region, []))
         if look:
             n.findings.append(f"look-alike error: {look}")

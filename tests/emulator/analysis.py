@@ -150,10 +150,25 @@ def _get_analysis_report_results(self: Emulator, region: str, p: dict[str, Any])
     return {**done, **window, "AnalysisReportResults": page, **more}
 
 
+def _describe_firewall_or_delegate(other):
+    """When the emulator has its own DescribeFirewall, firewalls added here are still described here."""
+
+    def describe(self: Emulator, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        name = p.get("FirewallName") or str(p.get("FirewallArn", "")).rpartition("/")[2]
+        if name in _firewalls(self).get(region, {}):
+            return _describe_firewall(self, region, p)
+        return other(self, region, p)
+
+    return describe
+
+
 def register() -> None:
-    """Add the operations to the emulator (once); DescribeFirewall only if the emulator has none yet."""
+    """Add the operations to the emulator (once), next to whatever it already offers."""
     new = tuple(op for op in OPERATIONS if op not in emulator_module.OPERATIONS)
     emulator_module.OPERATIONS = emulator_module.OPERATIONS + new
+    if hasattr(Emulator, "_describe_firewall") and not hasattr(Emulator, "_analysis_registered"):
+        Emulator._describe_firewall = _describe_firewall_or_delegate(Emulator._describe_firewall)
+    Emulator._analysis_registered = True
     handlers = {
         "_describe_firewall": _describe_firewall,
         "_start_analysis_report": _start_analysis_report,

@@ -221,6 +221,10 @@ def test_plain_eve_and_regions(cli, write_policy, tmp_path):
     assert "have no availability zone to give their region: pass --region" in out and "proposed: nothing" in out
     out = cli("learn", policy, eve, "--region", "eu-west-1").output
     assert "+ feature pypi in eu-west-1" in out
+    zoned = tmp_path / "zoned.jsonl"
+    zoned.write_text(alert("pypi.org") + "\n" + alert("pypi.org", zone="eu-west-1a") + "\n")
+    out = cli("learn", policy, zoned, "--region", "eu-west-1").output
+    assert "+ feature pypi in eu-west-1" in out and "1 name(s) were seen in us-east-1, outside --region" in out
 
 
 def test_output_is_deterministic(cli, workspace):

@@ -79,15 +79,16 @@ def merge(a: Seen, b: Seen) -> Seen:
 
 
 def by_region(obs: Observations, plans: list[RegionPlan], region: str | None) -> tuple[dict, list[str]]:
-    """region -> {name: Seen}; `region` (--region) wins, then the availability zone, then a sole region."""
+    """region -> {name: Seen}. The availability zone says the region; `region` (--region) names it for events
+    without one (bare EVE) and limits learn to itself; a policy with one region is the last resort."""
     known = {p.region for p in plans}
     sole = next(iter(known)) if len(known) == 1 else None
     out: dict[str, dict[str, Seen]] = {}
     notes: list[str] = []
     lost: dict[str, int] = {}
     for (zone_region, name), seen in sorted(obs.names.items(), key=lambda kv: (kv[0][0] or "", kv[0][1])):
-        r = region or zone_region or sole
-        if r not in known:
+        r = zone_region or region or sole
+        if r not in known or region not in (None, r):
             key = r or "no region"
             lost[key] = lost.get(key, 0) + 1
             continue
@@ -96,6 +97,8 @@ def by_region(obs: Observations, plans: list[RegionPlan], region: str | None) ->
     for r, count in sorted(lost.items()):
         if r == "no region":
             notes.append(f"{count} name(s) have no availability zone to give their region: pass --region")
+        elif r in known:
+            notes.append(f"{count} name(s) were seen in {r}, outside --region {region}: not attributed")
         else:
             notes.append(f"{count} name(s) were seen in {r}, which the policy does not have: not attributed")
     return out, notes

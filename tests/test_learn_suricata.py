@@ -12,12 +12,29 @@ import pytest
 from rulec import learn, pipeline
 from rulec.learn import logs, report
 from rulec.verify import synthesize
-from rulec.verify.engine import _CONFIG, ruleset, suricata_path
+from rulec.verify.engine import ruleset, suricata_path
 from rulec.verify.probes import Probe, home_host
 from tests.test_learn import WORKSPACE
 
 pytestmark = pytest.mark.usefixtures("suricata")
 
+# Suricata's settings as rulec/verify/engine.py runs it: simulated IPS, EVE alert/drop/flow events
+CONFIG = """%YAML 1.1
+---
+vars:
+  address-groups: {{HOME_NET: "[{home_net}]", EXTERNAL_NET: "!$HOME_NET"}}
+  port-groups: {{}}
+default-log-dir: "{log_dir}"
+logging: {{default-log-level: warning, outputs: [{{console: {{enabled: no}}}}]}}
+outputs:
+  - eve-log: {{enabled: yes, filetype: regular, filename: eve.json, types: [alert, {{drop: {{alerts: yes}}}}, flow]}}
+app-layer:
+  protocols: {{tls: {{enabled: yes, detection-ports: {{dp: 443}}}}, http: {{enabled: yes}}}}
+action-order: [pass, drop, reject, alert]
+stream: {{checksum-validation: no}}
+classification-file: /dev/null
+reference-config-file: /dev/null
+"""
 PROBES = [
     Probe("tls", "pypi.org", 443, "drop", "learn"),
     Probe("tls", "files.pythonhosted.org", 443, "drop", "learn"),
@@ -37,7 +54,7 @@ def eve_events(policy: Path) -> list[dict]:
     pcap = synthesize(PROBES, home_host(plan.resolved.home_net[0]), servers)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        (work / "suricata.yaml").write_text(_CONFIG.format(home_net=",".join(plan.resolved.home_net), log_dir=work))
+        (work / "suricata.yaml").write_text(CONFIG.format(home_net=",".join(plan.resolved.home_net), log_dir=work))
         (work / "probes.rules").write_text(rules)
         (work / "probes.pcap").write_bytes(pcap)
         cmd = [suricata_path(), "-c", work / "suricata.yaml", "-S", work / "probes.rules", "-r", work / "probes.pcap"]

@@ -133,16 +133,28 @@ def learn(
 
 
 def write(result: Result) -> bool:
-    """Apply the patch to the policy file (atomically); False when there was nothing to change."""
-    from rulec.pipeline import write_atomic
+    """Apply the patch to the policy file atomically, keeping its permissions; False when nothing changes."""
+    import os
+    import tempfile
 
     if result.patched == result.original:
         return False
+    path = result.policy
     if result.build_errors:
-        raise error_at(Position(str(result.policy)), "not written: the patched policy does not build (see above)")
-    if read_bytes(result.policy).decode("utf-8-sig") != result.original:
-        raise error_at(Position(str(result.policy)), "not written: the file changed while learn was running")
-    mode = result.policy.stat().st_mode & 0o7777
-    write_atomic({result.policy: result.patched.encode()})
-    result.policy.chmod(mode)  # keep the policy's own permissions
+        raise error_at(Position(str(path)), "not written: the patched policy does not build (see above)")
+    if read_bytes(path).decode("utf-8-sig") != result.original:
+        raise error_at(Position(str(path)), "not written: the file changed while learn was running")
+    try:
+        mode = path.stat().st_mode & 0o7777
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(result.patched.encode())
+            os.chmod(tmp, mode)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as exc:
+        raise error_at(Position(str(path)), f"not written: {exc.strerror}") from None
     return True

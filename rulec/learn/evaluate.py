@@ -45,10 +45,7 @@ def plan_text(text: str, path: Path, cats: Catalogs, free_capacity: bool = False
         raise diagnostics_from_pydantic(doc, exc) from None
     if free_capacity:  # the trial only asks lint; an explicit capacity must not stop it
         g = policy.groups
-        free = {
-            k: GroupSpec(name=s.name, description=s.description)
-            for k, s in (("allowlist", g.allowlist), ("deny", g.deny))
-        }
+        free = {k: v.model_copy(update={"capacity": None}) for k, v in g if isinstance(v, GroupSpec)}
         policy = policy.model_copy(update={"groups": g.model_copy(update=free)})
     lp = LoadedPolicy(path, doc, policy)
     plans, _ = compile_policy(lp, resolve(lp, cats), read_lock(lock_path(path)))

@@ -118,3 +118,14 @@ def test_progress_reports_bytes_of_input(monkeypatch, tmp_path):
 )
 def test_region_of_availability_zone(zone, region):
     assert logs.region_of(zone) == region
+
+
+def test_an_endless_line_is_skipped_not_held(monkeypatch, tmp_path):
+    monkeypatch.setattr(logs, "MAX_LINE", 1000)
+    good = ALERTS.read_text().splitlines()
+    path = tmp_path / "long.jsonl"
+    path.write_text(good[0] + "\n" + "x" * 300_000 + "\n" + good[1] + "\n" + "y" * 5000)
+    obs = logs.read([path])
+    assert obs.lines == 4 and obs.bad["line longer than 0 MiB (skipped)"].count == 2
+    assert obs.bad["line longer than 0 MiB (skipped)"].first_at == f"{path}:2"
+    assert set(obs.names) == {("us-east-1", "pypi.org"), ("us-east-1", "files.pythonhosted.org")}

@@ -14,7 +14,7 @@ import gzip
 import json
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from rulec.errors import Position, error_at
 
 MAX_CLIENTS = 20  # client addresses kept per name (the report says when there were more)
 MAX_NAMES = 200_000  # distinct (region, name) pairs tracked; beyond that events are counted, not kept
+MAX_LINE = 1 << 20  # bytes; a longer line is no log event (EVE lines are a few kB)
 PROGRESS_EVERY = 1 << 20  # bytes of input between progress callbacks
 # EVE event types Suricata and Network Firewall write that carry no verdict on a name: read and skipped
 SKIPPED_TYPES = frozenset(
@@ -206,6 +207,8 @@ class _Counting:
             self.progress(self.done)
         return data
 
+    read1 = read
+
     def __getattr__(self, name: str):
         return getattr(self.fh, name)
 
@@ -245,10 +248,11 @@ def _read_file(obs: Observations, path: Path, tick: Callable[[int], None]) -> No
             is_gzip = raw.read(2) == b"\x1f\x8b"
             raw.seek(0)
             stream = gzip.GzipFile(fileobj=counted, mode="rb") if is_gzip else counted
-            buffered = stream if is_gzip else _lines(counted)
-            for n, line in enumerate(buffered, start=1):
+            for n, line in enumerate(_lines(stream), start=1):
                 obs.lines += 1
-                if line.strip():
+                if line is None:
+                    obs.problem(f"line longer than {MAX_LINE // 2**20} MiB (skipped)", f"{path}:{n}")
+                elif line.strip():
                     read_event(obs, line, f"{path}:{n}")
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         reason = "truncated gzip (the file ends early)" if isinstance(exc, EOFError) else "corrupt gzip data"
@@ -257,12 +261,22 @@ def _read_file(obs: Observations, path: Path, tick: Callable[[int], None]) -> No
         obs.problem(f"unreadable file ({exc.strerror or exc})", str(path))
 
 
-def _lines(fh) -> object:
-    """Lines of a plain file read through `fh` (so progress is counted)."""
-    rest = b""
-    while chunk := fh.read(1 << 16):
+def _lines(fh) -> Iterator[bytes | None]:
+    """The lines read through `fh` (so progress is counted); None for a line over MAX_LINE, which is
+    skipped without being held in memory."""
+    rest, skipping = b"", False
+    read = getattr(fh, "read1", fh.read)  # gzip: what one input chunk gives, so a truncated file loses little
+    while chunk := read(1 << 16):
         parts = (rest + chunk).split(b"\n")
         rest = parts.pop()
+        if skipping and parts:
+            parts[0], skipping = None, False
+        elif skipping:
+            rest = b""
         yield from parts
-    if rest:
+        if len(rest) > MAX_LINE:
+            rest, skipping = b"", True
+    if skipping:
+        yield None
+    elif rest:
         yield rest

@@ -46,6 +46,8 @@ def _input_lines(obs: Observations) -> list[str]:
             out.append(
                 "  skipped (no verdict on a name): " + ", ".join(f"{k} {v}" for k, v in sorted(obs.skipped.items()))
             )
+    if obs.firewalls:
+        out.append("  firewall(s): " + ", ".join(sorted(obs.firewalls)))
     if obs.untracked:
         out.append(f"  {obs.untracked} blocked event(s) of names beyond the first {len(obs.names)} were not tracked")
     for reason, p in sorted(obs.bad.items()):

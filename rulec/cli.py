@@ -374,6 +374,33 @@ def catalog_import_ip_ranges(
         typer.echo(f"wrote {target}: {len(changes)} region/direction change(s); review with `git diff`")
 
 
+@app.command()
+def learn(
+    policy: PolicyArg,
+    logs: Annotated[list[Path] | None, typer.Argument(help="Logs: JSON lines, .gz, EVE", metavar="LOGS")] = None,
+    region: Annotated[str | None, typer.Option("--region", "-r", help="Region of the logs")] = None,
+    format: Annotated[
+        str, typer.Option(help="text, json or patch", callback=_one_of("text", "json", "patch"))
+    ] = "text",
+    min_subdomains: Annotated[int, typer.Option(help="Subdomains seen before a wildcard is proposed")] = 3,
+    from_analysis_report: Annotated[str | None, typer.Option(help="Read FIREWALL's analysis report")] = None,
+    write: Annotated[bool, typer.Option("--write", help="Apply the patch to POLICY")] = False,
+    catalogs: CatalogsOpt = None,
+) -> None:
+    """Propose policy changes from Network Firewall logs or a traffic analysis report."""
+    from rulec import learn as learner
+    from rulec.learn.report import progress_line, render
+
+    bar = (lambda d, t: typer.echo(progress_line(d, t), err=True, nl=False)) if sys.stderr.isatty() else None
+    try:
+        obs = learner.observe(logs or [], from_analysis_report, policy, region, catalogs, bar)
+        result = learner.learn(policy, obs, catalogs, region, min_subdomains)
+        written = write and learner.write(result)
+    except RulecError as exc:
+        _fail(exc)
+    typer.echo(render(result, format, written), nl=False)
+
+
 def main() -> None:
     try:
         app()

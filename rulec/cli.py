@@ -43,20 +43,6 @@ def _fail(exc: RulecError) -> None:
     raise typer.Exit(2)
 
 
-def _figures(result) -> None:
-    for p in result.plans:
-        r = p.resolved
-        extra = f", {len(r.collapsed)} collapsed" if r.collapsed else ""
-        typer.echo(f"{p.region}: {len(r.targets)} names{extra}")
-        for g in p.groups:
-            how = "set" if g.capacity_explicit else "computed"
-            typer.echo(
-                f"  {g.name}: {g.rule_count} rules, capacity {g.capacity} ({how}, {g.capacity - g.rule_count} spare)"
-            )
-        for c in r.collapsed:
-            typer.echo(f"    collapsed {c.name}: {c.reason} ({c.origin.pos})")
-
-
 @app.command()
 def build(
     policy: PolicyArg,
@@ -76,7 +62,7 @@ def build(
     except RulecError as exc:
         _fail(exc)
     if not quiet:
-        _figures(result)
+        typer.echo(pipeline.figures(result))
         typer.echo(f"wrote {len(changed)} changed file(s) under {out}" if changed else f"{out} is up to date")
 
 
@@ -301,16 +287,7 @@ def catalog_list(catalogs: CatalogsOpt = None, format: FormatOpt = "text") -> No
         data = catalog_view.listing(catalogs)
     except RulecError as exc:
         _fail(exc)
-    if format == "json":
-        typer.echo(json.dumps(data, indent=2))
-        return
-    typer.echo("regions:")
-    for r in data["regions"]:
-        missing = f" (missing: {', '.join(r['missing'])})" if r["missing"] else ""
-        typer.echo(f"  {r['region']:<15} {r['completeness']}{missing}")
-    typer.echo("features:")
-    for f in data["features"]:
-        typer.echo(f"  {f['name']:<15} {f['description']}")
+    typer.echo(json.dumps(data, indent=2) if format == "json" else catalog_view.render_listing(data))
 
 
 @catalog_app.command("show")
@@ -327,19 +304,7 @@ def catalog_show(
         data = catalog_view.show(feature, region, catalogs)
     except RulecError as exc:
         _fail(exc)
-    if format == "json":
-        typer.echo(json.dumps(data, indent=2))
-        return
-    typer.echo(f"{feature} in {region}: {data['description']}")
-    if data["unnecessary_with"]:
-        typer.echo(f"  not needed with: {data['unnecessary_with']}")
-    for e in data["entries"]:
-        typer.echo(f"  {e['entry']}  ({e['where']}, reviewed {e['reviewed']})")
-        for t in e["targets"]:
-            typer.echo(f"    -> {t}")
-        typer.echo(f"    source: {e['source']}")
-        if e["note"]:
-            typer.echo(f"    note: {e['note']}")
+    typer.echo(json.dumps(data, indent=2) if format == "json" else catalog_view.render_show(feature, region, data))
 
 
 @catalog_app.command("import-ip-ranges")

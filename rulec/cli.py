@@ -43,20 +43,6 @@ def _fail(exc: RulecError) -> None:
     raise typer.Exit(2)
 
 
-def _figures(result) -> None:
-    for p in result.plans:
-        r = p.resolved
-        extra = f", {len(r.collapsed)} collapsed" if r.collapsed else ""
-        typer.echo(f"{p.region}: {len(r.targets)} names{extra}")
-        for g in p.groups or (p.nextgen.groups if p.nextgen else ()):
-            how = "set" if g.capacity_explicit else "computed"
-            typer.echo(
-                f"  {g.name}: {g.rule_count} rules, capacity {g.capacity} ({how}, {g.capacity - g.rule_count} spare)"
-            )
-        for c in r.collapsed:
-            typer.echo(f"    collapsed {c.name}: {c.reason} ({c.origin.pos})")
-
-
 @app.command()
 def build(
     policy: PolicyArg,
@@ -76,7 +62,7 @@ def build(
     except RulecError as exc:
         _fail(exc)
     if not quiet:
-        _figures(result)
+        typer.echo(pipeline.figures(result))
         typer.echo(f"wrote {len(changed)} changed file(s) under {out}" if changed else f"{out} is up to date")
 
 
@@ -304,16 +290,7 @@ def catalog_list(catalogs: CatalogsOpt = None, format: FormatOpt = "text") -> No
         data = catalog_view.listing(catalogs)
     except RulecError as exc:
         _fail(exc)
-    if format == "json":
-        typer.echo(json.dumps(data, indent=2))
-        return
-    typer.echo("regions:")
-    for r in data["regions"]:
-        missing = f" (missing: {', '.join(r['missing'])})" if r["missing"] else ""
-        typer.echo(f"  {r['region']:<15} {r['completeness']}{missing}")
-    typer.echo("features:")
-    for f in data["features"]:
-        typer.echo(f"  {f['name']:<15} {f['description']}")
+    typer.echo(json.dumps(data, indent=2) if format == "json" else catalog_view.render_listing(data))
 
 
 @catalog_app.command("show")
@@ -330,19 +307,7 @@ def catalog_show(
         data = catalog_view.show(feature, region, catalogs)
     except RulecError as exc:
         _fail(exc)
-    if format == "json":
-        typer.echo(json.dumps(data, indent=2))
-        return
-    typer.echo(f"{feature} in {region}: {data['description']}")
-    if data["unnecessary_with"]:
-        typer.echo(f"  not needed with: {data['unnecessary_with']}")
-    for e in data["entries"]:
-        typer.echo(f"  {e['entry']}  ({e['where']}, reviewed {e['reviewed']})")
-        for t in e["targets"]:
-            typer.echo(f"    -> {t}")
-        typer.echo(f"    source: {e['source']}")
-        if e["note"]:
-            typer.echo(f"    note: {e['note']}")
+    typer.echo(json.dumps(data, indent=2) if format == "json" else catalog_view.render_show(feature, region, data))
 
 
 @catalog_app.command("import-ip-ranges")
@@ -375,6 +340,33 @@ def catalog_import_ip_ranges(
         raise typer.Exit(1)
     else:
         typer.echo(f"wrote {target}: {len(changes)} region/direction change(s); review with `git diff`")
+
+
+@app.command()
+def learn(
+    policy: PolicyArg,
+    logs: Annotated[list[Path] | None, typer.Argument(help="Logs: JSON lines, .gz, EVE", metavar="LOGS")] = None,
+    region: Annotated[str | None, typer.Option("--region", "-r", help="Region of the logs")] = None,
+    format: Annotated[
+        str, typer.Option(help="text, json or patch", callback=_one_of("text", "json", "patch"))
+    ] = "text",
+    min_subdomains: Annotated[int, typer.Option(help="Subdomains seen before a wildcard is proposed")] = 3,
+    from_analysis_report: Annotated[str | None, typer.Option(help="Read FIREWALL's analysis report")] = None,
+    write: Annotated[bool, typer.Option("--write", help="Apply the patch to POLICY")] = False,
+    catalogs: CatalogsOpt = None,
+) -> None:
+    """Propose policy changes from Network Firewall logs or a traffic analysis report."""
+    from rulec import learn as learner
+    from rulec.learn.report import progress_line, render
+
+    bar = (lambda d, t: typer.echo(progress_line(d, t), err=True, nl=False)) if sys.stderr.isatty() else None
+    try:
+        obs = learner.observe(logs or [], from_analysis_report, policy, region, catalogs, bar)
+        result = learner.learn(policy, obs, catalogs, region, min_subdomains)
+        written = write and learner.write(result)
+    except RulecError as exc:
+        _fail(exc)
+    typer.echo(render(result, format, written), nl=False)
 
 
 def main() -> None:

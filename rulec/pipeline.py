@@ -97,6 +97,21 @@ def build(policy_path: Path, catalogs: Path | None = None) -> Build:
     )
 
 
+def figures(result: Build) -> str:
+    """What a build holds, per region: names, rules and capacity per group, and every merged name."""
+    lines = []
+    for p in result.plans:
+        r = p.resolved
+        extra = f", {len(r.collapsed)} collapsed" if r.collapsed else ""
+        lines.append(f"{p.region}: {len(r.targets)} names{extra}")
+        for g in p.groups or (p.nextgen.groups if p.nextgen else ()):
+            how = "set" if g.capacity_explicit else "computed"
+            spare = g.capacity - g.rule_count
+            lines.append(f"  {g.name}: {g.rule_count} rules, capacity {g.capacity} ({how}, {spare} spare)")
+        lines += [f"    collapsed {c.name}: {c.reason} ({c.origin.pos})" for c in r.collapsed]
+    return "\n".join(lines)
+
+
 def select(plans: list[RegionPlan], region: str | None, policy_path: Path) -> list[RegionPlan]:
     """The plans of one region (or all, for None); an unknown region is bad input."""
     chosen = [p for p in plans if region in (None, p.region)]

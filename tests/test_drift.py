@@ -81,8 +81,8 @@ def test_a_deleted_group_and_a_changed_rule_are_drift(cli, emulator, example):
     assert "eu-west-1/Databricks-FQDNs: drift\n    + (the whole group)" in r.stdout
 
 
-def test_firewall_policy_drift_and_foreign_pass_rules(cli, emulator, example, monkeypatch):
-    declare_policy(monkeypatch, policy_doc())
+def test_firewall_policy_drift_and_foreign_pass_rules(cli, emulator, example):
+    declare_policy(example)
     assert cli("build", example, "-o", example.parent / "out").exit_code == 0
     assert (example.parent / "out" / REGION / "egress.firewall-policy.json").is_file()
     assert run(cli, "push", emulator, example, "--yes").exit_code == 0

@@ -8,7 +8,6 @@ import pytest
 
 from rulec import pipeline
 from rulec.aws.push import Pusher, PushError
-from rulec.emit import aws_classic
 from tests.conftest import EXAMPLE
 from tests.emulator import ACCOUNT
 
@@ -34,19 +33,10 @@ def policy_doc(name="egress", groups=("Databricks-FQDNs", "Deny-Protocols"), hom
     }
 
 
-def declare_policy(monkeypatch, doc):
-    """Until `firewall_policy:` lands in the compiler, the build carries a hand-written document: in its
-    files (so `rulec build` writes it and `check` guards it) and in `policy_requests`."""
-    real = pipeline.build
-
-    def build(path, catalogs=None):
-        result = real(path, catalogs)
-        result.files[f"{REGION}/{doc['FirewallPolicyName']}.firewall-policy.json"] = aws_classic.to_bytes(doc)
-        result.files = dict(sorted(result.files.items()))
-        result.policy_requests[REGION] = doc
-        return result
-
-    monkeypatch.setattr(pipeline, "build", build)
+def declare_policy(example, name="egress"):
+    """Declare the firewall policy in the example's YAML: `rulec build` then writes the document that
+    `policy_doc` describes (DIR/<region>/<name>.firewall-policy.json), and `check` guards it."""
+    example.write_text(example.read_text() + f"firewall_policy: {{name: {name}}}\n")
 
 
 @pytest.fixture
@@ -259,8 +249,8 @@ def test_dry_run_lets_the_service_validate_the_policy_update(emulator, example):
     assert body["PolicyVariables"]["RuleVariables"]["HOME_NET"]["Definition"] == HOME
 
 
-def test_interrupted_replace_converges_with_the_declared_policy(cli, emulator, example, monkeypatch):
-    declare_policy(monkeypatch, policy_doc())
+def test_interrupted_replace_converges_with_the_declared_policy(cli, emulator, example):
+    declare_policy(example)
     out = example.parent / "out"
     assert cli("build", example, "-o", out).exit_code == 0
     args = ("push", example, "-o", out, "--endpoint-url", emulator.url, "--yes", "--replace")
@@ -290,8 +280,8 @@ def test_interrupted_replace_converges_with_the_declared_policy(cli, emulator, e
     assert "nothing to do" in cli(*args).stdout
 
 
-def test_cli_shows_the_account_and_refuses_a_different_policy_name(cli, emulator, example, monkeypatch):
-    declare_policy(monkeypatch, policy_doc())
+def test_cli_shows_the_account_and_refuses_a_different_policy_name(cli, emulator, example):
+    declare_policy(example)
     out = example.parent / "out"
     assert cli("build", example, "-o", out).exit_code == 0
     r = cli("push", example, "-o", out, "--endpoint-url", emulator.url, "--firewall-policy", "other", "--yes")

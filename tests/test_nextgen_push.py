@@ -2,6 +2,7 @@
 groups and the FirewallPolicyV2 created and updated with UpdateTokens, no writes when in sync, monitor -> enforce,
 enforce -> monitor refused without --allow-unenforced, stale tokens and too-small capacity stop before writing."""
 
+import json
 import shutil
 
 import boto3
@@ -177,3 +178,31 @@ def test_an_interrupted_replace_converges_when_run_again(cli, emulator, example,
     assert set(emulator.emulator.groups["eu-west-1"]) == {"Databricks-NextGen-Allow", "Databricks-NextGen-Services"}
     group = _fw(emulator).describe_rule_group(RuleGroupName="Databricks-NextGen-Allow", Type="FIREWALL")
     assert group["RuleGroupResponse"]["Capacity"] == 200
+
+
+def test_drift_reports_what_push_would_change(cli, emulator, example):
+    out = example.parent / "out"
+    r = cli("drift", example, "-o", out, "--endpoint-url", emulator.url)
+    assert r.exit_code == 1 and "Databricks-NextGen-Allow: create" in r.stdout, r.output
+    assert _push(cli, emulator, example, "--yes").exit_code == 0
+    writes = len(emulator.emulator.writes())
+    r = cli("drift", example, "-o", out, "--endpoint-url", emulator.url)
+    assert r.exit_code == 0 and r.stdout.endswith("no drift\n"), r.output
+    fw = _fw(emulator)
+    live = fw.describe_firewall_policy_v2(FirewallPolicyV2Name="databricks-egress-nextgen")
+    body = dict(live["FirewallPolicyV2"], PolicyMode="MONITOR")
+    fw.update_firewall_policy_v2(
+        FirewallPolicyV2Name="databricks-egress-nextgen", FirewallPolicyV2=body, UpdateToken=live["UpdateToken"]
+    )
+    r = cli("drift", example, "-o", out, "--endpoint-url", emulator.url, "--format", "json")
+    assert r.exit_code == 1, r.output
+    assert json.loads(r.stdout) == [
+        {
+            "region": "eu-west-1",
+            "kind": "policy",
+            "name": "databricks-egress-nextgen",
+            "change": "update",
+            "notes": ["PolicyMode MONITOR -> ENFORCE"],
+        }
+    ]
+    assert len(emulator.emulator.writes()) == writes + 1  # drift itself never writes

@@ -41,8 +41,6 @@ def _reviewed(opts: Options) -> tuple[Any, reviewed.Reviewed]:
     from rulec import pipeline
 
     result = pipeline.build(opts.policy, opts.catalogs)
-    if result.nextgen_requests:
-        raise RulecError(f"{opts.policy}: drift does not compare engine: next-gen policies yet (see README)")
     if result.lock_changed:
         raise RulecError(
             f"{result.lock_path} is not up to date with {opts.policy}; run `rulec build` and "
@@ -113,6 +111,12 @@ def push(
 def drift(opts: Options, ui: Ui, fmt: str = "text") -> int:
     """0 in sync, 1 drift, 2 bad input (raised); never writes."""
     api.check_model()
+    from rulec.load.policy import load_policy
+
+    if load_policy(opts.policy).policy.engine == "next-gen":
+        from rulec.aws import nextgen_push
+
+        return nextgen_push.drift(opts, ui, fmt)
     try:
         chosen, docs = _reviewed(opts)
     except reviewed.StaleBuild as exc:

@@ -221,9 +221,9 @@ class NextGenPusher(Api):
         return api_message(exc)
 
 
-def run(opts, ui, dry_run: bool, yes: bool, allow_unenforced: bool, replace: bool = False) -> int:
-    """`rulec push` for a next-gen policy: the reviewed build directory, planned, then applied (exit codes as
-    Classic's push: 0 done or nothing to do, 1 pending/blocked/stopped, 2 bad input)."""
+def reviewed_docs(opts) -> dict[str, tuple[list[dict], dict]]:
+    """The reviewed requests of the selected regions, read from the build directory (StaleBuild when it is not
+    what the policy builds now)."""
     from rulec import pipeline
     from rulec.aws import reviewed
     from rulec.errors import RulecError
@@ -233,14 +233,59 @@ def run(opts, ui, dry_run: bool, yes: bool, allow_unenforced: bool, replace: boo
         raise RulecError(f"{result.lock_path} is not up to date with {opts.policy}; run `rulec build` and commit it")
     diffs = pipeline.check(result, opts.out)
     if diffs:
-        ui.err(reviewed.StaleBuild(opts.out, diffs).describe(opts.policy))
-        return 1
+        raise reviewed.StaleBuild(opts.out, diffs)
     docs = {}
     for p in pipeline.select(result.plans, opts.region, opts.policy):
         groups, policy = result.nextgen_requests[p.region]
         read = [json.loads((opts.out / p.region / f"{g['RuleGroupName']}.json").read_text()) for g in groups]
         name = f"{policy['FirewallPolicyV2Name']}.firewall-policy-v2.json"
         docs[p.region] = (read, json.loads((opts.out / p.region / name).read_text()))
+    return docs
+
+
+def drift(opts, ui, fmt: str = "text") -> int:
+    """0 in sync, 1 drift (what push would change), 2 bad input; reads only."""
+    from rulec.aws import reviewed
+    from rulec.errors import RulecError
+
+    try:
+        docs = reviewed_docs(opts)
+    except reviewed.StaleBuild as exc:
+        raise RulecError(exc.describe(opts.policy).splitlines()[0] + " (see `rulec check`)") from None
+    try:
+        plan = NextGenPusher(opts.profile, opts.endpoint_url).plan(docs, True, opts.account_id)
+    except PushError as exc:
+        ui.err(f"drift: {exc}")
+        return 2
+    found = [i for i in plan.items if i.action != "none"]
+    if fmt == "json":
+        ui.echo(
+            json.dumps(
+                [
+                    {"region": i.region, "kind": i.kind, "name": i.name, "change": i.action, "notes": i.notes}
+                    for i in found
+                ],
+                indent=2,
+            )
+        )
+    else:
+        ui.echo(
+            "\n".join(plan.describe())
+            + ("\ndrift: the firewall differs from the reviewed build" if found else "\nno drift")
+        )
+    return 1 if found else 0
+
+
+def run(opts, ui, dry_run: bool, yes: bool, allow_unenforced: bool, replace: bool = False) -> int:
+    """`rulec push` for a next-gen policy: the reviewed build directory, planned, then applied (exit codes as
+    Classic's push: 0 done or nothing to do, 1 pending/blocked/stopped, 2 bad input)."""
+    from rulec.aws import reviewed
+
+    try:
+        docs = reviewed_docs(opts)
+    except reviewed.StaleBuild as exc:
+        ui.err(exc.describe(opts.policy))
+        return 1
     pusher = NextGenPusher(opts.profile, opts.endpoint_url, log=ui.echo)
     try:
         plan = pusher.plan(docs, allow_unenforced, opts.account_id, replace)

@@ -382,4 +382,6 @@ def _cidrs(policy: dict[str, Any]) -> list[str]:
 
 def _refs(policy: Resource) -> list[str]:
     return [r["ResourceArn"] for r in policy.body.get("StatefulRuleGroupReferences", [])]
+
+
 from tests.emulator import analysis as _analysis  # noqa: E402,F401  (registers the traffic-analysis operations)

@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import EXAMPLE, ROOT, SURICATAS
 
@@ -79,3 +80,26 @@ def test_wheel_completes_commands_in_the_shell(installed, tmp_path):
     assert r.returncode == 0 and {"explain", "export"} <= set(r.stdout.split()), r.stdout + r.stderr
     script = run(installed, tmp_path, "--show-completion", "bash")
     assert script.returncode == 0 and "_RULEC_COMPLETE=complete_bash" in script.stdout
+
+
+def test_readme_ci_recipe_commands_run_against_the_wheel(installed, tmp_path):
+    """The `rulec` commands of the README's GitHub Actions recipe, run in the layout it describes."""
+    section = (ROOT / "README.md").read_text().split("\n## CI recipe\n", 1)[1].split("\n## ", 1)[0]
+    workflow = yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0])
+    steps = workflow["jobs"]["rulec"]["steps"]
+    commands = [s["run"] for s in steps if s.get("run", "").startswith("rulec ")]
+    assert [c.split()[1] for c in commands] == ["check", "lint", "verify"]
+    (upload,) = [s for s in steps if s.get("uses", "").startswith("github/codeql-action/upload-sarif@")]
+    assert upload["if"] == "always()" and workflow["permissions"]["security-events"] == "write"
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLE.parent, repo / "policies")
+    assert SURICATAS.get("8"), "Suricata 8 is not installed: run `bash scripts/suricata.sh`"
+    env = {**os.environ, "PATH": f"{installed}:{os.environ['PATH']}", "RULEC_SURICATA": SURICATAS["8"]}
+    for command in commands:
+        r = subprocess.run(["bash", "-c", command], cwd=repo, env=env, capture_output=True, text=True, check=False)
+        assert r.returncode == 0, (command, r.stdout, r.stderr)
+    sarif = json.loads((repo / upload["with"]["sarif_file"]).read_text())
+    assert sarif["version"] == "2.1.0" and sarif["runs"][0]["tool"]["driver"]["name"] == "rulec"
+    (repo / "policies" / "out" / "eu-west-1" / "Deny-Protocols.json").write_text("{}\n")  # the gate bites
+    r = subprocess.run(["bash", "-c", commands[0]], cwd=repo, env=env, capture_output=True, text=True, check=False)
+    assert r.returncode == 1 and "Deny-Protocols.json" in r.stdout

@@ -83,4 +83,10 @@ def write(files: dict[str, bytes], out_dir: Path, fmt: str, prune: bool) -> list
 
 def run(policy: Path, fmt: str, out_dir: Path, region: str | None = None, catalogs: Path | None = None) -> list[str]:
     """Build in memory, render, write; rulec's files for regions gone from the policy go when all are exported."""
-    return write(render(pipeline.build(policy, catalogs), fmt, region), out_dir, fmt, prune=region is None)
+    result = pipeline.build(policy, catalogs)
+    if result.lock_changed:  # as for push: every exported SID must have been reviewed in the committed lock
+        raise error_at(
+            Position(str(result.lock_path)),
+            f"not up to date with {policy}: run `rulec build` and commit the lock before exporting",
+        )
+    return write(render(result, fmt, region), out_dir, fmt, prune=region is None)

@@ -252,6 +252,17 @@ def test_cli_bad_input_exits_2_and_writes_nothing(cli, examples, tmp_path):
     assert not out.exists()
 
 
+def test_export_needs_the_committed_lock_like_push(cli, write_policy, tmp_path):
+    policy = write_policy(
+        "version: 1\ndeny_protocols: [SSH]\nregions:\n  eu-west-1: {home_net: [10.0.0.0/16], allow: [a.example.org]}\n"
+    )
+    r = cli("export", policy, "--format", "terraform", "-o", tmp_path / "out")
+    assert r.exit_code == 2 and "policy.lock.json: not up to date with" in r.output
+    assert not (tmp_path / "out").exists()
+    assert cli("build", policy, "-o", tmp_path / "build").exit_code == 0
+    assert cli("export", policy, "--format", "terraform", "-o", tmp_path / "out").exit_code == 0
+
+
 def test_regions_gone_from_the_policy_lose_rulec_files_only(cli, examples, tmp_path):
     out = tmp_path / "tf"
     out.mkdir()

@@ -16,6 +16,11 @@ from rulec.errors import RulecError
 from tests.conftest import EXAMPLE, ROOT
 
 EXAMPLES = {"reference": EXAMPLE, "hub-and-spoke": ROOT / "examples" / "hub-and-spoke" / "policy.yaml"}
+# every policy in the tests' golden cases is exported too (their input lock, if any, becomes the lock)
+CASES = {
+    **EXAMPLES,
+    **{f"golden-{p.parent.name}": p for p in sorted((ROOT / "tests" / "golden").glob("*/policy.yaml"))},
+}
 SUFFIX = {"cloudformation": ".template.json", "terraform": ".tf.json"}
 
 
@@ -107,10 +112,12 @@ READ_BACK = {"cloudformation": cfn_groups, "terraform": tf_groups}
 
 @pytest.fixture
 def examples(tmp_path):
-    """Copies of the shipped examples (with their locks), so a build never touches the repository."""
+    """Copies of the shipped examples and golden policies (with their locks): a build never touches the repository."""
     out = {}
-    for name, policy in EXAMPLES.items():
-        shutil.copytree(policy.parent, tmp_path / name, ignore=shutil.ignore_patterns("out"))
+    for name, policy in CASES.items():
+        shutil.copytree(policy.parent, tmp_path / name, ignore=shutil.ignore_patterns("out", "expected"))
+        if (tmp_path / name / "input.lock.json").exists():
+            (tmp_path / name / "input.lock.json").rename(tmp_path / name / "policy.lock.json")
         out[name] = tmp_path / name / "policy.yaml"
     return out
 
@@ -138,7 +145,7 @@ def test_cfn_lint_reports_no_errors_on_every_example(examples, tmp_path):
             out = tmp_path / f"cfn-{name}-{len(build.policy_requests)}"
             export.write(export.render(build, "cloudformation"), out, "cloudformation", prune=True)
             written += sorted(out.iterdir())
-    assert len(written) == 6
+    assert len(written) == 2 * sum(len(pipeline.build(p).requests) for p in examples.values()) >= 12
     lint = run_cfn_lint(written)
     assert lint.returncode & 2 == 0, lint.stdout + lint.stderr  # bit 2: errors (4 warnings, 8 informational)
     # the gate is real: a template with a broken reference fails it

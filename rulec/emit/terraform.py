@@ -2,7 +2,9 @@
 hashicorp/aws provider (written for PROVIDER_VERSION; the per-resource `region` argument needs >= 6.0).
 
 Choices that keep `terraform plan` empty after an apply (the provider's known perpetual-diff triggers):
-- `sid:N` is written as `rule_option { keyword = "sid", settings = ["N"] }`, the form the service returns;
+- `sid:N` is written as `rule_option { keyword = "sid", settings = ["N"] }`, the form the service returns
+  (configs with `keyword = "sid:1"` show an endless `sid` / `["1"]` -> `sid:1` diff: see
+  ministryofjustice/modernisation-platform#3346 and ansible-collections/community.aws#1634);
 - `stateful_rule` is a list in the provider (>= 4.x), so the rules keep the build's order (= SID order);
   `rule_option`, `targets`, `target_types`, `ip_sets` and `definition` are sets, where order never matters;
 - `name` and `capacity` force replacement: the name is `<name>-c<capacity>` and the group has

@@ -151,10 +151,8 @@ def _feed(fifo: Path, pcap: Path, done: threading.Event, proc: subprocess.Popen,
             fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
             break
         except OSError as exc:
-            if exc.errno != errno.ENXIO:
-                raise
-            if proc.poll() is not None or time.monotonic() > deadline:
-                return
+            if exc.errno != errno.ENXIO or proc.poll() is not None or time.monotonic() > deadline:
+                return  # Suricata is gone (or never opened the FIFO): its exit code or the timeout says why
             time.sleep(0.002)
     os.set_blocking(fd, True)
     try:
@@ -168,8 +166,8 @@ def _feed(fifo: Path, pcap: Path, done: threading.Event, proc: subprocess.Popen,
                     return
                 else:
                     time.sleep(0.002)
-    except BrokenPipeError:
-        pass  # Suricata stopped reading; its exit code says why
+    except OSError:
+        pass  # Suricata stopped reading (a broken pipe): its exit code says why
 
 
 class _Timeout(Exception):
@@ -266,6 +264,7 @@ def run(
         cmd += ["--runmode", "single", "--init-errors-fatal"]
         deadline = time.monotonic() + options.timeout
         results: dict[object, FlowResult] = {}
+        feeder = None
         with (work / "stderr.txt").open("wb") as err, subprocess.Popen(cmd, stdout=err, stderr=err) as proc:
             try:
                 if options.stream_pcap:
@@ -295,9 +294,14 @@ def run(
             finally:
                 if proc.poll() is None:
                     proc.kill()
+                if feeder is not None:
+                    feeder.join()
         if proc.returncode != 0:
             log = work / "suricata.log"
-            text = (work / "stderr.txt").read_text(errors="replace").strip()
-            text = text or (log.read_text(errors="replace").strip() if log.exists() else "")
+            text = (work / "stderr.txt").read_text(errors="replace") + (
+                log.read_text(errors="replace") if log.exists() else ""
+            )
+            errors = [line for line in text.splitlines() if "Error" in line or "error" in line]
+            text = "\n".join(errors).strip() or text.strip()
             raise RulecError(f"Suricata failed (exit {proc.returncode}): {text[-2000:]}")
         return results

@@ -61,8 +61,8 @@ def test_fast_path_gives_the_straightforward_verdicts_on_random_policies(text, t
 
 
 def test_mpm_choice_follows_the_rule_count(tmp_path):
-    assert "mpm-algo: ac-ks" in engine._config(("10.0.0.0/16",), tmp_path, engine.Options(), 10_000)
-    assert "mpm-algo" not in engine._config(("10.0.0.0/16",), tmp_path, engine.Options(), 10_001)
+    assert "mpm-algo: ac-ks" in engine._config(("10.0.0.0/16",), tmp_path, engine.Options(), 20_000)
+    assert "mpm-algo" not in engine._config(("10.0.0.0/16",), tmp_path, engine.Options(), 20_001)
     assert "flows: start" in engine._config(("10.0.0.0/16",), tmp_path, engine.Options(), 1)
     assert "flows: all" in engine._config(("10.0.0.0/16",), tmp_path, engine.Options.straightforward(), 1)
 

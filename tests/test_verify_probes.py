@@ -134,3 +134,24 @@ def test_text_output_shows_failures_open_paths_once_and_summaries(write_policy, 
     for whole, problems in zip(full, short, strict=True):
         assert len(whole["probes"]) == whole["probe_count"]
         assert [x for x in whole["probes"] if not x["ok"] or x["uncovered"]] == problems["probes"]
+
+
+@pytest.mark.usefixtures("suricata")
+def test_split_client_hellos_catch_a_drop_of_the_first_segment(write_policy):
+    """The trap nfw-facts.md records for a naive strict TCP drop: a ClientHello in one segment passes, but the
+    first segment of a split one is dropped before the name arrives. Only the split probes see it."""
+    from rulec.pipeline import plan
+    from rulec.verify import engine, verify_region
+
+    _, (region,), _, _ = plan(
+        write_policy("version: 1\nregions: {eu-west-1: {home_net: [10.0.0.0/16], allow: [a.org]}}\n")
+    )
+    naive = "drop tcp $HOME_NET any -> $EXTERNAL_NET any (flow:established,to_server; sid:999;)\n"
+    report = verify_region(region, [], options=engine.Options(transform=lambda rules: rules + naive))
+    tls = [v for v in report.verdicts if v.probe.kind == "tls" and v.probe.expect == "pass"]
+    assert {(v.probe.host, v.probe.split, v.dropped) for v in tls} == {("a.org", None, False), ("A.OrG", 1448, True)}
+    assert {v.probe.host for v in report.failures} >= {"A.OrG"}
+    clean = verify_region(region, [])
+    assert not clean.failures and not any(
+        v.dropped for v in clean.verdicts if v.probe.split and v.probe.expect == "pass"
+    )

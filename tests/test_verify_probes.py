@@ -4,6 +4,8 @@ import json
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rulec.verify.pcap import Pcap, TcpFlow, client_hello, http_request
 
@@ -72,6 +74,15 @@ def test_pcap_checksums_and_split_padded_client_hello():
     tcp_payloads = [seg[20:] for ip, seg in packets(pcap.bytes()) if ip[9] == 6 and len(seg) > 20]
     assert tcp_payloads == [hello[:1448], hello[1448:]]
     assert sum(1 for _ in packets(pcap.bytes())) == 3 + 3 + 3 + 1 + 2  # handshake, 2 segments + ack, fin, udp, icmp
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=3000), split=st.integers(min_value=0, max_value=3000), port=st.integers(1, 65535))
+def test_every_checksum_is_right_for_any_payload(data, split, port):
+    pcap = Pcap()
+    TcpFlow(pcap, "10.0.0.10", "198.18.0.1", 10_001, port).open().client_says(data, split).server_says(data).close()
+    pcap.udp("10.0.0.10", "198.18.0.2", 10_002, port, data)
+    assert sum(len(seg) for _, seg in packets(pcap.bytes())) >= 2 * len(data)
 
 
 @pytest.mark.usefixtures("suricata")

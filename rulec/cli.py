@@ -43,20 +43,6 @@ def _fail(exc: RulecError) -> None:
     raise typer.Exit(2)
 
 
-def _figures(result) -> None:
-    for p in result.plans:
-        r = p.resolved
-        extra = f", {len(r.collapsed)} collapsed" if r.collapsed else ""
-        typer.echo(f"{p.region}: {len(r.targets)} names{extra}")
-        for g in p.groups:
-            how = "set" if g.capacity_explicit else "computed"
-            typer.echo(
-                f"  {g.name}: {g.rule_count} rules, capacity {g.capacity} ({how}, {g.capacity - g.rule_count} spare)"
-            )
-        for c in r.collapsed:
-            typer.echo(f"    collapsed {c.name}: {c.reason} ({c.origin.pos})")
-
-
 @app.command()
 def build(
     policy: PolicyArg,
@@ -76,7 +62,7 @@ def build(
     except RulecError as exc:
         _fail(exc)
     if not quiet:
-        _figures(result)
+        typer.echo(pipeline.figures(result))
         typer.echo(f"wrote {len(changed)} changed file(s) under {out}" if changed else f"{out} is up to date")
 
 
@@ -138,12 +124,30 @@ def verify(
         raise typer.Exit(1)
 
 
+ProfileOpt = Annotated[Optional[str], typer.Option(help="AWS profile (standard boto3 chain otherwise)")]
+EndpointOpt = Annotated[Optional[str], typer.Option(help="Network Firewall (and STS) endpoint, for testing")]
+AccountOpt = Annotated[Optional[str], typer.Option(help="Account for ${AccountId} (default: STS)")]
+
+
+def _aws(run, *args) -> None:
+    try:
+        from rulec.aws import command
+    except ImportError:
+        _fail(RulecError("this command needs boto3: pip install 'rulec[aws]'"))
+    ui = command.Ui(typer.echo, lambda m: typer.echo(m, err=True), lambda q: sys.stdin.isatty() and typer.confirm(q))
+    try:
+        code = getattr(command, run)(*args[:1], ui, *args[1:])
+    except RulecError as exc:
+        _fail(exc)
+    raise typer.Exit(code)
+
+
 @app.command()
 def push(
     policy: PolicyArg,
     region: Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region (default: all)")] = None,
-    profile: Annotated[Optional[str], typer.Option(help="AWS profile (standard boto3 chain otherwise)")] = None,
-    endpoint_url: Annotated[Optional[str], typer.Option(help="Network Firewall endpoint (for testing)")] = None,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Plan and let AWS validate (DryRun); write nothing")
     ] = False,
@@ -152,47 +156,35 @@ def push(
     firewall_policy: Annotated[
         Optional[str], typer.Option(help="Firewall policy that must reference the groups")
     ] = None,
+    prune: Annotated[bool, typer.Option(help="Let the firewall policy update remove what the plan lists")] = False,
+    account_id: AccountOpt = None,
+    out: OutOpt = Path("build"),
     catalogs: CatalogsOpt = None,
 ) -> None:
-    """Create or update the rule groups through the Network Firewall API (needs `rulec[aws]`)."""
-    from rulec import pipeline
+    """Push the reviewed build (--out) to the Network Firewall API (needs rulec\\[aws])."""
+    from rulec.aws.command import Options
 
-    try:
-        from rulec.aws.push import Pusher, PushError
-    except ImportError:
-        _fail(RulecError("rulec push needs boto3: pip install 'rulec[aws]'"))
-    try:
-        result = pipeline.build(policy, catalogs)
-        if result.lock_changed:
-            raise RulecError(
-                f"{result.lock_path} is not up to date with {policy}; run `rulec build` and "
-                "commit the lock before pushing (SIDs must be reviewed)"
-            )
-        requests = {p.region: result.requests[p.region] for p in pipeline.select(result.plans, region, policy)}
-        pusher = Pusher(profile, endpoint_url, log=typer.echo)
-        plan = pusher.plan(requests, firewall_policy, replace)
-        typer.echo("\n".join(plan.describe()))
-        if plan.blocked:
-            typer.echo("nothing was written: resolve the BLOCKED items above", err=True)
-            raise typer.Exit(1)
-        if not plan.changes:
-            typer.echo("nothing to do: the firewall matches the policy")
-            return
-        if dry_run:
-            pusher.dry_run(plan)
-            typer.echo("dry run: the service accepted every change; nothing was written")
-            raise typer.Exit(1)
-        if not yes and not (sys.stdin.isatty() and typer.confirm("apply these changes?")):
-            typer.echo("not applied: re-run with --yes to apply", err=True)
-            raise typer.Exit(1)
-        pusher.apply(plan)
-        typer.echo("done")
-    except RulecError as exc:
-        _fail(exc)
-    except PushError as exc:
-        typer.echo(f"push stopped: {exc}", err=True)
-        typer.echo("already applied: " + ("; ".join(exc.done) if exc.done else "nothing"), err=True)
-        raise typer.Exit(1) from None
+    opts = Options(policy, out, region, profile, endpoint_url, account_id, firewall_policy, catalogs)
+    _aws("push", opts, dry_run, yes, replace, prune)
+
+
+@app.command()
+def drift(
+    policy: PolicyArg,
+    region: Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region (default: all)")] = None,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
+    firewall_policy: Annotated[Optional[str], typer.Option(help="Also compare this firewall policy")] = None,
+    account_id: AccountOpt = None,
+    out: OutOpt = Path("build"),
+    format: FormatOpt = "text",
+    catalogs: CatalogsOpt = None,
+) -> None:
+    """Compare the live groups and firewall policy with the reviewed build: exit 1 on drift (needs rulec\\[aws])."""
+    from rulec.aws.command import Options
+
+    opts = Options(policy, out, region, profile, endpoint_url, account_id, firewall_policy, catalogs)
+    _aws("drift", opts, format)
 
 
 @app.command()
@@ -295,16 +287,7 @@ def catalog_list(catalogs: CatalogsOpt = None, format: FormatOpt = "text") -> No
         data = catalog_view.listing(catalogs)
     except RulecError as exc:
         _fail(exc)
-    if format == "json":
-        typer.echo(json.dumps(data, indent=2))
-        return
-    typer.echo("regions:")
-    for r in data["regions"]:
-        missing = f" (missing: {', '.join(r['missing'])})" if r["missing"] else ""
-        typer.echo(f"  {r['region']:<15} {r['completeness']}{missing}")
-    typer.echo("features:")
-    for f in data["features"]:
-        typer.echo(f"  {f['name']:<15} {f['description']}")
+    typer.echo(json.dumps(data, indent=2) if format == "json" else catalog_view.render_listing(data))
 
 
 @catalog_app.command("show")
@@ -321,19 +304,7 @@ def catalog_show(
         data = catalog_view.show(feature, region, catalogs)
     except RulecError as exc:
         _fail(exc)
-    if format == "json":
-        typer.echo(json.dumps(data, indent=2))
-        return
-    typer.echo(f"{feature} in {region}: {data['description']}")
-    if data["unnecessary_with"]:
-        typer.echo(f"  not needed with: {data['unnecessary_with']}")
-    for e in data["entries"]:
-        typer.echo(f"  {e['entry']}  ({e['where']}, reviewed {e['reviewed']})")
-        for t in e["targets"]:
-            typer.echo(f"    -> {t}")
-        typer.echo(f"    source: {e['source']}")
-        if e["note"]:
-            typer.echo(f"    note: {e['note']}")
+    typer.echo(json.dumps(data, indent=2) if format == "json" else catalog_view.render_show(feature, region, data))
 
 
 @catalog_app.command("import-ip-ranges")
@@ -366,6 +337,33 @@ def catalog_import_ip_ranges(
         raise typer.Exit(1)
     else:
         typer.echo(f"wrote {target}: {len(changes)} region/direction change(s); review with `git diff`")
+
+
+@app.command()
+def learn(
+    policy: PolicyArg,
+    logs: Annotated[list[Path] | None, typer.Argument(help="Logs: JSON lines, .gz, EVE", metavar="LOGS")] = None,
+    region: Annotated[str | None, typer.Option("--region", "-r", help="Region of the logs")] = None,
+    format: Annotated[
+        str, typer.Option(help="text, json or patch", callback=_one_of("text", "json", "patch"))
+    ] = "text",
+    min_subdomains: Annotated[int, typer.Option(help="Subdomains seen before a wildcard is proposed")] = 3,
+    from_analysis_report: Annotated[str | None, typer.Option(help="Read FIREWALL's analysis report")] = None,
+    write: Annotated[bool, typer.Option("--write", help="Apply the patch to POLICY")] = False,
+    catalogs: CatalogsOpt = None,
+) -> None:
+    """Propose policy changes from Network Firewall logs or a traffic analysis report."""
+    from rulec import learn as learner
+    from rulec.learn.report import progress_line, render
+
+    bar = (lambda d, t: typer.echo(progress_line(d, t), err=True, nl=False)) if sys.stderr.isatty() else None
+    try:
+        obs = learner.observe(logs or [], from_analysis_report, policy, region, catalogs, bar)
+        result = learner.learn(policy, obs, catalogs, region, min_subdomains)
+        written = write and learner.write(result)
+    except RulecError as exc:
+        _fail(exc)
+    typer.echo(render(result, format, written), nl=False)
 
 
 def main() -> None:

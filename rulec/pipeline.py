@@ -18,6 +18,7 @@ from rulec.compile.lock import Lock, dump_lock, lock_path, read_lock
 from rulec.compile.plan import compile_policy
 from rulec.compile.resolve import resolve
 from rulec.emit import aws_classic as emit_aws
+from rulec.emit import firewall_policy as emit_policy
 from rulec.emit import suricata as emit_suricata
 from rulec.errors import Position, RulecError, error_at
 from rulec.load.catalog import Catalogs, default_root
@@ -64,6 +65,7 @@ def build(policy_path: Path, catalogs: Path | None = None) -> Build:
     validator = emit_aws.RequestValidator()
     files: dict[str, bytes] = {}
     requests: dict[str, list[dict]] = {}
+    policies: dict[str, dict] = {}
     for p in plans:
         for group in p.groups:
             doc = emit_aws.request(group)
@@ -72,7 +74,30 @@ def build(policy_path: Path, catalogs: Path | None = None) -> Build:
             requests.setdefault(p.region, []).append(doc)
             files[rel] = emit_aws.to_bytes(doc)
             files[f"{p.region}/{group.name}.rules"] = emit_suricata.rules_text(group).encode()
-    return Build(lp, plans, lock_path(policy_path), before, after, dict(sorted(files.items())), requests)
+        doc = emit_policy.request(p)
+        if doc is not None:
+            rel = f"{p.region}/{emit_policy.file_name(doc)}"
+            if rel in files:
+                raise error_at(p.resolved.firewall_policy.pos, f"{rel} would be written twice; rename the policy")
+            emit_aws.RequestValidator("create-firewall-policy").check(doc, rel)
+            policies[p.region] = doc
+            files[rel] = emit_aws.to_bytes(doc)
+    return Build(lp, plans, lock_path(policy_path), before, after, dict(sorted(files.items())), requests, policies)
+
+
+def figures(result: Build) -> str:
+    """What a build holds, per region: names, rules and capacity per group, and every merged name."""
+    lines = []
+    for p in result.plans:
+        r = p.resolved
+        extra = f", {len(r.collapsed)} collapsed" if r.collapsed else ""
+        lines.append(f"{p.region}: {len(r.targets)} names{extra}")
+        for g in p.groups:
+            how = "set" if g.capacity_explicit else "computed"
+            spare = g.capacity - g.rule_count
+            lines.append(f"  {g.name}: {g.rule_count} rules, capacity {g.capacity} ({how}, {spare} spare)")
+        lines += [f"    collapsed {c.name}: {c.reason} ({c.origin.pos})" for c in r.collapsed]
+    return "\n".join(lines)
 
 
 def select(plans: list[RegionPlan], region: str | None, policy_path: Path) -> list[RegionPlan]:

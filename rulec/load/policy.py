@@ -35,7 +35,9 @@ PROTOCOLS = (
     "QUIC",
 )
 Protocol = Literal[PROTOCOLS]  # type: ignore[valid-type]
-TargetType = Literal["TLS_SNI", "HTTP_HOST"]
+TargetType = Literal["TLS_SNI", "HTTP_HOST", "AWS_ROUTE_53_RESOLVED_DOMAIN"]
+RESOLVED_DOMAIN = "AWS_ROUTE_53_RESOLVED_DOMAIN"
+Egress = Literal["domains", "strict"]
 MAX_CAPACITY = 50_000
 
 
@@ -76,12 +78,71 @@ class GroupSpec(_Model):
 class Groups(_Model):
     allowlist: GroupSpec = GroupSpec(name="Databricks-FQDNs")
     deny: GroupSpec = GroupSpec(name="Deny-Protocols")
+    strict: GroupSpec = GroupSpec(name="Egress-Strict")
 
     @model_validator(mode="after")
     def _distinct(self) -> Groups:
-        if self.allowlist.name.lower() == self.deny.name.lower():
-            raise ValueError(f"allowlist and deny groups share the name '{self.deny.name}'")
+        seen: dict[str, str] = {}
+        for kind in ("allowlist", "deny", "strict"):
+            name = getattr(self, kind).name
+            if name.lower() in seen:
+                raise ValueError(f"{seen[name.lower()]} and {kind} groups share the name '{name}'")
+            seen[name.lower()] = kind
         return self
+
+
+class Service(_Model):
+    """A non-HTTP destination that `egress: strict` lets through, such as a MySQL metastore."""
+
+    host: Name = Field(description="The service's DNS name (exact, no wildcard)")
+    port: Annotated[int, Field(ge=1, le=65535)]
+    protocol: Literal["TCP", "UDP"] = "TCP"
+    ips: Annotated[list[Cidr], Field(min_length=1)] | None = Field(
+        default=None,
+        description="Destination CIDRs; without them the service matches by Route 53 resolved domain, "
+        "which needs firewall_policy.resolved_ip_validation",
+    )
+
+    @model_validator(mode="after")
+    def _exact(self) -> Service:
+        if self.host.startswith("."):
+            raise ValueError(f"a service needs an exact host, not the wildcard '{self.host}'")
+        return self
+
+
+def _no_default_actions(value: object) -> object:
+    raise ValueError(
+        "Network Firewall accepts stateful default actions only under STRICT_ORDER, and rulec's groups use "
+        "the default action order; remove the key (egress: strict drops what the groups do not allow)"
+    )
+
+
+class ResolvedIPValidation(_Model):
+    """Route53ResolvedIPValidation: drop flows to addresses the Route 53 Resolver never returned."""
+
+    action: Literal["ALERT", "DROP", "REJECT"]
+    dns_firewall_rule_group_id: Annotated[str, Field(pattern=r"^rslvr-frg-[0-9a-f]{1,246}$")] | None = Field(
+        default=None, description="DNS Firewall rule group (rslvr-frg-...); required"
+    )
+    dns_expiry_exception_policy: Literal["DROP", "REJECT", "CONTINUE"] = "DROP"
+    source_ip_ranges: Annotated[list[Cidr], Field(min_length=1)] | None = Field(
+        default=None, description="Clients whose flows are validated; default: the firewall policy's home_net"
+    )
+
+
+class FirewallPolicySpec(_Model):
+    """The firewall policy as code (CreateFirewallPolicy). Regions may override it key by key."""
+
+    name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9-]+$", min_length=1, max_length=128)] | None = None
+    description: Annotated[str, Field(max_length=512, pattern=r"^[^\n\r]*$")] | None = None
+    home_net: Annotated[list[Cidr], Field(min_length=1)] | None = Field(
+        default=None, description="PolicyVariables HOME_NET; default: the region's home_net"
+    )
+    stream_exception_policy: Literal["DROP", "CONTINUE", "REJECT"] | None = None
+    resolved_ip_validation: ResolvedIPValidation | None = None
+    stateful_default_actions: Annotated[object, AfterValidator(_no_default_actions)] = Field(
+        default=None, json_schema_extra={"not": {}}
+    )
 
 
 class RegionSpec(_Model):
@@ -97,6 +158,12 @@ class RegionSpec(_Model):
     ]
     features: list[FeatureName] = []
     allow: list[Name] = []
+    services: list[Service] = Field(default=[], description="Added to the top-level services")
+    egress: Egress | None = Field(default=None, description="Overrides the top-level egress for this region")
+    firewall_policy: FirewallPolicySpec | None = Field(default=None, description="Overrides keys of the top level")
+    inspection_cidr: Cidr | None = Field(
+        default=None, description="The inspection VPC's CIDR (AWS's default HOME_NET without PolicyVariables)"
+    )
 
 
 def _ipv4(value: str) -> str:
@@ -192,9 +259,16 @@ class Policy(_Model):
     version: Literal[1]
     target_types: Annotated[list[TargetType], Field(min_length=1)] = ["TLS_SNI", "HTTP_HOST"]
     deny_protocols: list[Protocol] = []
+    egress: Egress = Field(
+        default="domains",
+        description="domains: only TLS/HTTP names are filtered (the reference design); strict: everything "
+        "else from HOME_NET to EXTERNAL_NET is dropped unless it is a declared service",
+    )
     groups: Groups = Groups()
     features: list[FeatureName] = Field(default=[], description="Features applied to every region")
     allow: list[Name] = Field(default=[], description="Names allowed in every region")
+    services: list[Service] = Field(default=[], description="Non-HTTP destinations strict egress lets through")
+    firewall_policy: FirewallPolicySpec | None = None
     regions: Annotated[
         dict[Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")], RegionSpec], Field(min_length=1)
     ]

@@ -52,3 +52,26 @@ def show(feature: str, region: str, root: Path | None = None) -> dict[str, Any]:
         "unnecessary_with": spec.unnecessary_with,
         "entries": list(entries.values()),
     }
+
+
+def render_listing(data: dict[str, Any]) -> str:
+    lines = ["regions:"]
+    for r in data["regions"]:
+        missing = f" (missing: {', '.join(r['missing'])})" if r["missing"] else ""
+        lines.append(f"  {r['region']:<15} {r['completeness']}{missing}")
+    lines.append("features:")
+    lines += [f"  {f['name']:<15} {f['description']}" for f in data["features"]]
+    return "\n".join(lines)
+
+
+def render_show(feature: str, region: str, data: dict[str, Any]) -> str:
+    lines = [f"{feature} in {region}: {data['description']}"]
+    if data["unnecessary_with"]:
+        lines.append(f"  not needed with: {data['unnecessary_with']}")
+    for e in data["entries"]:
+        lines.append(f"  {e['entry']}  ({e['where']}, reviewed {e['reviewed']})")
+        lines += [f"    -> {t}" for t in e["targets"]]
+        lines.append(f"    source: {e['source']}")
+        if e["note"]:
+            lines.append(f"    note: {e['note']}")
+    return "\n".join(lines)

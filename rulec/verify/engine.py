@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -27,7 +28,7 @@ _CONFIG = """%YAML 1.1
 vars:
   address-groups:
     HOME_NET: "[{home_net}]"
-    EXTERNAL_NET: "!$HOME_NET"
+    EXTERNAL_NET: "{external_net}"
   port-groups: {{}}
 default-log-dir: "{log_dir}"
 logging:
@@ -91,23 +92,80 @@ def suricata_path(explicit: str | None = None) -> str:
     return path
 
 
+def suricata_major(version: str) -> int:
+    """8 for "8.0.8"; a version Suricata did not print is bad input, not a crash."""
+    head = version.split(".", 1)[0]
+    if not head.isdigit():
+        raise RulecError(f"cannot tell the Suricata version from '{version}' (`suricata -V`)")
+    return int(head)
+
+
 def suricata_version(path: str | None = None) -> str:
     out = subprocess.run([path or suricata_path(), "-V"], capture_output=True, text=True, check=False).stdout
     return out.strip().removeprefix("This is Suricata version ").removesuffix("RELEASE").strip()
 
 
-def ruleset(groups: tuple[Group, ...]) -> tuple[str, dict[int, RuleRef]]:
+class Adapter:
+    """Makes AWS's rules runnable on open-source Suricata, saying what it changed: rules newer than the running
+    Suricata are left out (their verdicts are reported as differences), and the resolved-domain keyword AWS adds
+    becomes a destination-address match on the addresses the modelled resolver returned."""
+
+    def __init__(self, major: int = 8, resolved_for: Callable[[str], set[str]] | None = None):
+        self.major = major
+        self.resolved_for = resolved_for
+        self.notes: list[str] = []
+        self.left_out: list[RuleRef] = []
+        self.extra: list[tuple[str, RuleRef]] = []  # rules AWS applies outside any group, as rules (body, ref)
+
+    def add(self, body: str, ref: RuleRef) -> None:
+        """A rule modelling what the firewall policy does outside any group; `body` lacks the sid."""
+        self.extra.append((body, ref))
+
+    def rule(self, text: str) -> str:
+        match = _RESOLVED.search(text)
+        if match is None:
+            return text
+        if self.resolved_for is None:
+            raise RulecError("verify cannot model aws_route_53_resolved_domain without the probes' addresses")
+        addresses = sorted(set().union(*(self.resolved_for(n) for n in match.group(1).split(","))))
+        where = f"[{','.join(addresses)}]" if addresses else _NEVER
+        head, _, body = text.partition(" (")
+        parts = head.split(" ")
+        parts[5] = where  # action proto src sport arrow DST dport
+        return " ".join(parts) + " (" + body.replace(match.group(0), "")
+
+
+_RESOLVED = re.compile(r' ?aws_route_53_resolved_domain:"([^"]*)";')
+_NEVER = "192.0.2.255"  # TEST-NET-1: no probe ever uses it, so a rule with no resolved address never matches
+
+
+def ruleset(groups: tuple[Group, ...], adapter: Adapter | None = None) -> tuple[str, dict[int, RuleRef]]:
     """All groups' rules in one file with non-colliding SIDs, and a map back to (group, sid)."""
+    adapter = adapter or Adapter()
     lines, refs = [], {}
     for i, group in enumerate(groups, start=1):
         if isinstance(group, DomainListGroup):
-            rules = emit_suricata.domain_rules(group, first_sid=i * SID_BLOCK + 1)
-            for n in range(len(rules)):
-                refs[i * SID_BLOCK + 1 + n] = RuleRef(group.name, n + 1)
+            rules = []
+            for n, (review, rule) in enumerate(emit_suricata.domain_rules(group), start=1):
+                rules.append(rule.replace(f" sid:{review}; rev:1;)", f" sid:{i * SID_BLOCK + n}; rev:1;)"))
+                refs[i * SID_BLOCK + n] = RuleRef(group.name, review)
         else:
-            rules = [emit_suricata.stateful_rule(r, sid=i * SID_BLOCK + r.sid) for r in group.rules]
-            refs.update({i * SID_BLOCK + r.sid: RuleRef(group.name, r.sid) for r in group.rules})
-        lines.extend(rules)
+            rules = []
+            for r in group.rules:
+                if r.min_suricata > adapter.major:
+                    adapter.left_out.append(RuleRef(group.name, r.sid))
+                    adapter.notes.append(
+                        f"Suricata {adapter.major} cannot load {group.name} sid {r.sid} ({r.note}); it is left out, "
+                        f"and verdicts that depend on it differ from Network Firewall's Suricata 8"
+                    )
+                    continue
+                rules.append(emit_suricata.stateful_rule(r, sid=i * SID_BLOCK + r.sid))
+                refs[i * SID_BLOCK + r.sid] = RuleRef(group.name, r.sid)
+        lines.extend(adapter.rule(rule) for rule in rules)
+    base = (len(groups) + 1) * SID_BLOCK
+    for n, (body, ref) in enumerate(adapter.extra, start=1):
+        lines.append(f"{body} sid:{base + n};)")
+        refs[base + n] = ref
     return "".join(line + "\n" for line in lines), refs
 
 
@@ -127,6 +185,8 @@ class Options:
     drop_flows: str = "start"  # log each dropped flow once ("all": every dropped packet)
     stream_pcap: bool = True  # hand Suricata the pcap through a FIFO while it is still loading rules
     transform: Callable[[str], str] | None = None  # rewrites the rules text before Suricata runs (mutation tests)
+    external_net: str = "!$HOME_NET"  # for groups that do not define their own: the firewall policy's
+    adapter: Adapter | None = None  # how AWS's rules become runnable here (see Adapter)
 
     @classmethod
     def straightforward(cls, **kw) -> Options:
@@ -139,6 +199,7 @@ def _config(home_net: tuple[str, ...], work: Path, options: Options, rule_count:
         mpm = "ac-ks" if rule_count <= AC_KS_MAX_RULES else "default"
     return _CONFIG.format(
         home_net=",".join(home_net),
+        external_net=options.external_net,
         log_dir=work,
         alert_type="" if options.drop_flows == "start" else "\n        - alert",
         drop_flows=options.drop_flows,
@@ -248,7 +309,7 @@ def run(
 
     Fast path: Suricata starts first and loads the rules while the pcap is written and fed to it through a
     FIFO, and its EVE log is read as it is written."""
-    rules, refs = ruleset(groups)
+    rules, refs = ruleset(groups, options.adapter)
     if options.transform is not None:
         rules = options.transform(rules)
     binary = suricata_path(suricata)

@@ -92,6 +92,11 @@ class TcpFlow:
         else:
             self.sseq += advance
 
+    def syn(self, data: bytes) -> TcpFlow:
+        """Only a SYN that carries data (TCP Fast Open), no handshake after it."""
+        self._seg(True, SYN, data)
+        return self
+
     def open(self) -> TcpFlow:
         self._seg(True, SYN)
         self._seg(False, SYN | ACK)

@@ -106,7 +106,7 @@ def derive(plan: RegionPlan) -> tuple[list[Probe], list[str]]:
     allow = [g for g in plan.groups if isinstance(g, DomainListGroup)]
     stateful = [g for g in plan.groups if isinstance(g, StatefulGroup)]
     targets = [t for g in allow for t in g.targets]
-    kinds = [KIND_OF_TYPE[t] for t in allow[0].target_types] if allow else []
+    kinds = [KIND_OF_TYPE[t] for t in allow[0].target_types if t in KIND_OF_TYPE] if allow else []
     probes: list[Probe] = []
     notes: list[str] = []
 
@@ -154,8 +154,7 @@ def derive(plan: RegionPlan) -> tuple[list[Probe], list[str]]:
             denied.add(rule.protocol)
             host = "google.com" if kind in ("tls", "http") else None
             probes.append(Probe(kind, host, DEFAULT_PORT[kind], "drop", f"denied protocol {rule.protocol}"))
-    if not denied & DROPPED_BY["TCP"]:
-        probes.append(Probe("tcp", None, 4444, "open", "raw TCP: a domain list does not restrict it"))
+    if not denied & DROPPED_BY["TCP"] and plan.resolved.egress == "domains":
         for t in plan.resolved.targets:
             for port in t.non_http_ports:
                 origin = t.origins[0]
@@ -171,17 +170,17 @@ def derive(plan: RegionPlan) -> tuple[list[Probe], list[str]]:
                 )
     for ttype, kind in KIND_OF_TYPE.items():
         if kind not in kinds and not denied & DROPPED_BY[ttype]:
+            strict = plan.resolved.egress == "strict"
+            why = "strict egress drops it" if strict else f"{kind} to any name passes"
             probes.append(
                 Probe(
                     kind,
                     "google.com",
                     DEFAULT_PORT[kind],
-                    "open",
-                    f"{ttype} is not in target_types: {kind} to any name passes",
+                    "drop" if strict else "open",
+                    f"{ttype} is not in target_types: {why}",
                 )
             )
-    if not denied & DROPPED_BY["UDP"]:
-        probes.append(Probe("udp", None, 5000, "open", "UDP: a domain list does not restrict it"))
     home = plan.resolved.home_net
     for cidr in home[1:]:
         host = home_host(cidr)

@@ -17,6 +17,8 @@ def _rule(v: Verdict) -> str:
 
 
 def _status(v: Verdict) -> str:
+    if v.differs and v.ok:
+        return "DIFFERS"
     if v.uncovered:
         return "OPEN"
     if not v.understood:
@@ -62,6 +64,13 @@ def text(reports: list[RegionReport], engine: str, every: bool = False) -> str:
         for (kind, target, why), regions in paths.items():
             where = "every region" if len(regions) == len(reports) > 1 else ", ".join(regions)
             lines.append(f"warning: not covered: {kind} {target} passes ({why}) [{where}]")
+    differ = [(r.region, v) for r in reports for v in r.verdicts if v.differs and v.ok]
+    if differ:
+        lines.append("")
+        lines += [
+            f"warning: differs from Suricata 8: {v.probe.kind} {v.probe.target}: {v.differs[1]} [{region}]"
+            for region, v in differ
+        ]
     notes: dict[str, list[str]] = {}
     for r in reports:
         for n in r.notes:
@@ -103,8 +112,9 @@ def as_data(report: RegionReport, engine: str, only_problems: bool = False) -> d
                 "rule": {"group": v.by.group, "sid": v.by.sid} if v.by else None,
                 "app_proto": v.app_proto,
                 "why": v.probe.why,
+                "differs_from_suricata8": v.differs[1] if v.differs else None,
             }
             for v in report.verdicts
-            if not only_problems or not v.ok or v.uncovered
+            if not only_problems or not v.ok or v.uncovered or v.differs
         ],
     }

@@ -234,6 +234,9 @@ def _feed(fifo: Path, pcap: Path, done: threading.Event, proc: subprocess.Popen,
         pass  # Suricata stopped reading (a broken pipe): its exit code says why
 
 
+_DECODE = json.JSONDecoder().decode  # on str: json.loads would first guess the encoding of every line
+
+
 class _Timeout(Exception):
     pass
 
@@ -268,7 +271,7 @@ def events(path: Path, proc: subprocess.Popen | None = None, deadline: float = f
     not a JSON object is an error."""
     for n, line in enumerate(_lines(path, proc, deadline), start=1):
         try:
-            event = json.loads(line)
+            event = _DECODE(line.decode("utf-8", "replace"))
         except ValueError as exc:
             raise RulecError(f"Suricata's EVE log {path.name} is garbled at line {n}: {exc}") from None
         if not isinstance(event, dict):

@@ -166,3 +166,14 @@ def test_split_client_hellos_catch_a_drop_of_the_first_segment(write_policy):
     assert not clean.failures and not any(
         v.dropped for v in clean.verdicts if v.probe.split and v.probe.expect == "pass"
     )
+
+
+@pytest.mark.usefixtures("suricata")
+def test_every_warning_and_note_is_printed_once(cli):
+    from tests.conftest import ROOT
+
+    r = cli("verify", ROOT / "examples" / "strict" / "policy.yaml")
+    assert r.exit_code == 0, r.output
+    said = [line for line in r.stdout.splitlines() if line.startswith(("warning:", "note:"))]
+    assert said and len(said) == len(set(said))
+    assert all(line.count("eu-west-1") <= 2 for line in said)  # the region is named once per line (the why may too)

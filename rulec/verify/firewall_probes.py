@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import struct
+from dataclasses import replace
 
 from rulec.load.domains import Matcher
 from rulec.verify import paths
@@ -100,7 +101,12 @@ def derive(plan) -> list[Probe]:
             out.append(
                 _probe("tls", first.upper(), 443, "pass", "allowed name in upper case (SNI is case-insensitive)")
             )
-    out += paths.exfiltration_paths(plan)  # raw TCP, non-TLS on 443, MySQL, SYN data, UDP 53/443/5000, GRE, ICMP, SSH
+    # every exfiltration path drops under a drop-by-default engine, also from clients outside HOME_NET (Classic's
+    # HOME_NET-scoped strict rules let those through; its "scope check" probes expect a pass)
+    for p in paths.exfiltration_paths(plan):
+        out.append(
+            p if p.expect == "drop" else replace(p, expect="drop", why=f"{p.why} (next-gen: dropped by default)")
+        )
     out += [
         _probe("tcp", None, 853, "drop", "raw TCP to 853 (DNS over TLS port)"),
         _probe("ftp", None, 21, "drop", "FTP"),

@@ -19,7 +19,7 @@ from rulec.compile.plan import compile_policy
 from rulec.compile.resolve import resolve
 from rulec.emit import aws_classic as emit_aws
 from rulec.emit import suricata as emit_suricata
-from rulec.errors import Position, RulecError, error_at
+from rulec.errors import Diagnostic, Position, RulecError, error_at
 from rulec.load.catalog import Catalogs, default_root
 from rulec.load.policy import LoadedPolicy, load_policy
 
@@ -61,6 +61,18 @@ def plan(policy_path: Path, catalogs: Path | None = None) -> tuple[LoadedPolicy,
 def build(policy_path: Path, catalogs: Path | None = None) -> Build:
     """Plan, then emit every group's request (checked against the schema) and Suricata rules, in memory."""
     lp, plans, before, after = plan(policy_path, catalogs)
+    empty = [r.region for r in plans if not r.resolved.targets]
+    if empty:
+        raise RulecError(
+            [
+                Diagnostic(
+                    lp.doc.key_at("regions", r),
+                    f"region '{r}' allows no names: add `features` or `allow` (here or at the top level); "
+                    "a domain list needs at least one name",
+                )
+                for r in empty
+            ]
+        )
     validator = emit_aws.RequestValidator()
     files: dict[str, bytes] = {}
     requests: dict[str, list[dict]] = {}

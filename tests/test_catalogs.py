@@ -181,7 +181,7 @@ def test_ip_ranges_refresh_produces_a_reviewable_diff(tmp_path, cli):
 def test_ip_ranges_bad_file(tmp_path):
     bad = tmp_path / "x.json"
     bad.write_text(
-        '{"prefixes": [\n  {"platform": "aws", "type": "inbound", "region": "x", "ipv4Prefixes": ["1.2.3.4/8"]}]}'
+        '{"prefixes": [\n  {"platform": "aws", "type": "inbound", "region": "eu-west-1", "ipv4Prefixes": ["1.2.3.4/8"]}]}'
     )
     with pytest.raises(RulecError, match="'1.2.3.4/8' is not a CIDR block"):
         ipranges.import_file(bad, tmp_path)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -10,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from rulec.load.domains import BadName, normalize
 from rulec.load.source import Document, load_model
+from rulec.resources import data_dir
 
 PROTOCOLS = (
     "IP",
@@ -40,6 +43,16 @@ MAX_CAPACITY = 50_000
 
 
 def _cidr(value: str) -> str:
+    if "/" not in value:
+        try:
+            host = ipaddress.ip_address(value)
+        except ValueError:
+            pass
+        else:
+            raise ValueError(
+                f"'{value}' is an address, not a CIDR block: write {host}/{host.max_prefixlen} if you mean one "
+                "host, or the whole VPC CIDR (for example 10.20.0.0/16)"
+            )
     try:
         return str(ipaddress.ip_network(value, strict=True))
     except ValueError as exc:
@@ -58,7 +71,22 @@ def _name(value: str) -> str:
 
 Cidr = Annotated[str, AfterValidator(_cidr)]
 Name = Annotated[str, AfterValidator(_name)]
-FeatureName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
+# unknown or misspelt features (`PyPI`) are reported by resolve, with the known list and a suggestion
+FeatureName = Annotated[str, Field(min_length=1, max_length=64, json_schema_extra={"pattern": r"^[a-z0-9][a-z0-9-]*$"})]
+REGION_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$"
+
+
+def _region(value: str) -> str:
+    if re.match(REGION_PATTERN, value):
+        return value
+    guess = re.sub(r"([a-z])([0-9])$", r"\1-\2", value.strip().lower().replace("_", "-").replace(" ", "-"))
+    known = sorted(p.stem for p in (data_dir("catalogs") / "regions").glob("*.yaml"))
+    close = difflib.get_close_matches(guess, known, 1, 0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    raise ValueError(f"'{value}' is not an AWS region name such as eu-west-1{hint}")
+
+
+RegionName = Annotated[str, AfterValidator(_region), Field(json_schema_extra={"pattern": REGION_PATTERN})]
 
 
 class _Model(BaseModel):
@@ -129,9 +157,7 @@ class Policy(_Model):
     groups: Groups = Groups()
     features: list[FeatureName] = Field(default=[], description="Features applied to every region")
     allow: list[Name] = Field(default=[], description="Names allowed in every region")
-    regions: Annotated[
-        dict[Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")], RegionSpec], Field(min_length=1)
-    ]
+    regions: Annotated[dict[RegionName, RegionSpec], Field(min_length=1)]
     verify: VerifySpec = VerifySpec()
 
     @model_validator(mode="after")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rulec.compile.resolve import feature_targets
+from rulec.compile.resolve import feature_targets, unknown_feature
 from rulec.errors import Position, RulecError
 from rulec.load.catalog import Catalogs, default_root
 
@@ -27,7 +27,7 @@ def show(feature: str, region: str, root: Path | None = None) -> dict[str, Any]:
     cats = Catalogs(root or default_root())
     known = cats.features.features
     if feature not in known:
-        raise RulecError(f"unknown feature '{feature}'; known: {', '.join(sorted(known))}")
+        raise RulecError(unknown_feature(feature, known))
     pairs = feature_targets(cats, region, feature, Position("command line"))
     entries: dict[int, dict[str, Any]] = {}
     for target, origin in pairs:

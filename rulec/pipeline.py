@@ -1,15 +1,12 @@
 """Runs the stages in order (load -> resolve -> compile -> emit) and writes or checks the outputs.
 
-Everything is computed in memory first; files are written only when every stage succeeded, each one
-atomically (temporary file + rename), so an error never leaves a half-written output or lock.
+Everything is computed in memory first; files are written only when every stage succeeded, all or nothing
+(rulec/files.py), so an error never leaves a half-written output or lock.
 """
 
 from __future__ import annotations
 
 import difflib
-import os
-import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,10 +17,9 @@ from rulec.compile.resolve import resolve
 from rulec.emit import aws_classic as emit_aws
 from rulec.emit import suricata as emit_suricata
 from rulec.errors import Diagnostic, Position, RulecError, error_at
+from rulec.files import MANIFEST, dump_manifest, read_manifest, read_or_none, write_atomic
 from rulec.load.catalog import Catalogs, default_root
 from rulec.load.policy import LoadedPolicy, load_policy
-
-_REGION_DIR = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
 
 
 @dataclass
@@ -96,61 +92,36 @@ def select(plans: list[RegionPlan], region: str | None, policy_path: Path) -> li
 
 
 def stale_files(out_dir: Path, files: dict[str, bytes]) -> list[str]:
-    """Generated-looking files under region directories of `out_dir` that this build does not produce."""
-    if not out_dir.is_dir():
-        return []
-    stale = []
-    for sub in sorted(out_dir.iterdir()):
-        if sub.is_dir() and _REGION_DIR.match(sub.name):
-            for f in sorted(sub.iterdir()):
-                rel = f"{sub.name}/{f.name}"
-                if f.suffix in (".json", ".rules") and rel not in files:
-                    stale.append(rel)
-    return stale
-
-
-def write_atomic(targets: dict[Path, bytes]) -> list[Path]:
-    """Write the files whose content changes: all are staged first, then each is renamed into place."""
-    changed = [p for p, data in targets.items() if not p.is_file() or p.read_bytes() != data]
-    staged: list[tuple[str, Path]] = []
-    try:
-        for path in changed:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(targets[path])
-            staged.append((tmp, path))
-    except OSError as exc:
-        for tmp, _ in staged:
-            os.unlink(tmp)
-        raise error_at(Position(str(exc.filename or changed[0])), f"cannot write: {exc.strerror}") from None
-    for tmp, path in staged:
-        os.replace(tmp, path)
-    return changed
+    """Files an earlier build wrote under `out_dir` (its manifest) that this build does not produce.
+    A file rulec did not write is never stale: it is not rulec's to remove."""
+    return [rel for rel in read_manifest(out_dir) if rel not in files and (out_dir / rel).is_file()]
 
 
 def write(result: Build, out_dir: Path, write_lock: bool = True) -> list[str]:
-    """Write outputs (and the lock) atomically; remove stale generated files. Returns changed paths."""
+    """Write outputs, the manifest (and the lock) all or nothing; remove the stale files rulec wrote.
+    Returns the changed paths."""
     targets = {out_dir / rel: data for rel, data in result.files.items()}
+    targets[out_dir / MANIFEST] = dump_manifest(list(result.files))
     if write_lock:
         targets[result.lock_path] = result.lock_bytes
-    changed = write_atomic(targets)
     removed = stale_files(out_dir, result.files)
-    for rel in removed:
-        (out_dir / rel).unlink()
-    return [str(p) for p in changed] + [f"{out_dir / rel} (removed)" for rel in removed]
+    changed = write_atomic(targets, [out_dir / rel for rel in removed])
+    gone = {out_dir / rel for rel in removed}
+    return [str(p) for p in changed if p not in gone] + [f"{out_dir / rel} (removed)" for rel in removed]
 
 
 def check(result: Build, out_dir: Path) -> list[str]:
     """Unified diffs between what is committed and what a build would write; empty when in sync."""
     diffs = []
     expected = {str(out_dir / rel): data for rel, data in result.files.items()}
+    expected[str(out_dir / MANIFEST)] = dump_manifest(list(result.files))
     expected[str(result.lock_path)] = result.lock_bytes
     for name, data in expected.items():
         path = Path(name)
-        old = path.read_bytes() if path.is_file() else b""
+        committed = read_or_none(path)
+        old = committed or b""
         if old != data:
-            label = name if path.is_file() else f"{name} (missing)"
+            label = name if committed is not None else f"{name} (missing)"
             diffs.append(
                 "".join(
                     difflib.unified_diff(

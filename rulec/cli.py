@@ -43,6 +43,17 @@ def _fail(exc: RulecError) -> None:
     raise typer.Exit(2)
 
 
+def _gate(result, action: str) -> None:
+    """Print the risk findings (and waived ones); exit 1 when any is not waived, before anything is written."""
+    from rulec import pipeline
+
+    gate = pipeline.risk_gate(result)
+    if gate.blocking or gate.waived:
+        typer.echo(gate.report(action), err=True)
+    if gate.blocking:
+        raise typer.Exit(1)
+
+
 def _figures(result) -> None:
     for p in result.plans:
         r = p.resolved
@@ -72,6 +83,7 @@ def build(
         result = pipeline.build(policy, catalogs)
         if locked:
             pipeline.require_locked(result)
+        _gate(result, "the build")
         changed = pipeline.write(result, out)
     except RulecError as exc:
         _fail(exc)
@@ -86,7 +98,9 @@ def check(policy: PolicyArg, out: OutOpt = Path("build"), catalogs: CatalogsOpt 
     from rulec import pipeline
 
     try:
-        diffs = pipeline.check(pipeline.build(policy, catalogs), out)
+        result = pipeline.build(policy, catalogs)
+        _gate(result, "the check")
+        diffs = pipeline.check(result, out)
     except RulecError as exc:
         _fail(exc)
     if diffs:

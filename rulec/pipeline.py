@@ -83,6 +83,14 @@ def build(policy_path: Path, catalogs: Path | None = None) -> Build:
     return Build(lp, plans, lock_path(policy_path), before, after, dict(sorted(files.items())), requests)
 
 
+def risk_gate(result: Build, today=None):
+    """Lint errors that stop this build unless waived (rulec.review.gate.GateResult); imported only here,
+    so that commands that never gate do not pay for the lint checks' imports."""
+    from rulec.review.gate import risk_gate as gate
+
+    return gate(result.policy, result.plans, today)
+
+
 def select(plans: list[RegionPlan], region: str | None, policy_path: Path) -> list[RegionPlan]:
     """The plans of one region (or all, for None); an unknown region is bad input."""
     chosen = [p for p in plans if region in (None, p.region)]

@@ -98,10 +98,10 @@ def test_no_catalog_entry_opens_all_of_s3_or_aws():
 def test_partial_region_features_fail_clearly():
     with pytest.raises(
         RulecError,
-        match="needs 'kinesis', which the catalog has no entry for in us-gov-west-1 "
+        match="needs 'webapp', which the catalog has no entry for in us-gov-west-1 "
         r"\(a partial region\)",
     ):
-        feature_targets(CATS, "us-gov-west-1", "kinesis", Position("p.yaml", 3, 4))
+        feature_targets(CATS, "us-gov-west-1", "workspace", Position("p.yaml", 3, 4))
 
 
 def resolved(feature, region):

@@ -69,7 +69,7 @@ def test_push_refuses_an_unreviewed_lock(cli, emulator, example):
 
 def test_conflict_output_says_what_was_done(cli, emulator, example):
     assert cli("push", example, "--endpoint-url", emulator.url, "--yes").exit_code == 0
-    example.write_text(example.read_text().replace("pypi, cran]", "pypi]"))
+    example.write_text(example.read_text().replace(", .cran.r-project.org]", "]"))
     emulator.emulator.inject("UpdateRuleGroup", "ConcurrentUpdate")
     r = cli("push", example, "--endpoint-url", emulator.url, "--yes")
     assert r.exit_code == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import ipaddress
 import re
@@ -144,6 +145,22 @@ class Probe(_Model):
         return self
 
 
+class Waiver(_Model):
+    """An accepted risk: one lint code for one target (optionally in one region), with a reason."""
+
+    code: Annotated[str, Field(pattern=r"^RC[0-9]{3}$", description="The lint code, such as RC001")]
+    target: Annotated[str, Field(min_length=1, max_length=300, description="The name, CIDR or protocol it names")]
+    region: RegionName | None = Field(default=None, description="Only in this region (default: every region)")
+    reason: Annotated[str, Field(min_length=1, max_length=1000, description="Why the risk is accepted")]
+    expires: datetime.date | None = Field(default=None, description="Last day the waiver applies (YYYY-MM-DD)")
+
+    @model_validator(mode="after")
+    def _reason(self) -> Waiver:
+        if not self.reason.strip():
+            raise ValueError("a waiver needs a reason: say why the risk is accepted")
+        return self
+
+
 class VerifySpec(_Model):
     probes: list[Probe] = []
 
@@ -159,6 +176,7 @@ class Policy(_Model):
     allow: list[Name] = Field(default=[], description="Names allowed in every region")
     regions: Annotated[dict[RegionName, RegionSpec], Field(min_length=1)]
     verify: VerifySpec = VerifySpec()
+    waivers: list[Waiver] = Field(default=[], description="Accepted risk findings (see `rulec lint`)")
 
     @model_validator(mode="after")
     def _no_repeats(self) -> Policy:
@@ -166,6 +184,10 @@ class Policy(_Model):
             seen = [x for i, x in enumerate(items) if x in items[:i]]
             if seen:
                 raise ValueError(f"{label} lists {seen[0]} twice")
+        keys = [(w.code, w.target.strip().lower().rstrip("."), w.region) for w in self.waivers]
+        twice = [k for i, k in enumerate(keys) if k in keys[:i]]
+        if twice:
+            raise ValueError(f"waivers: {twice[0][0]} '{twice[0][1]}' is waived twice; keep one waiver")
         return self
 
 

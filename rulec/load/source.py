@@ -212,6 +212,7 @@ _PATTERNS = {
     r"^[a-zA-Z0-9-]+$": "may hold only letters, digits and '-'",
     r"^[^\n\r]*$": "must be a single line",
     r"^[a-z0-9][a-z0-9-]*$": "may hold only lower-case letters, digits and '-'",
+    r"^RC[0-9]{3}$": "is not a lint code such as RC001",
 }
 
 

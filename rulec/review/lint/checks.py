@@ -10,6 +10,7 @@ from rulec.compile.ir import DROPPED_BY
 from rulec.compile.resolve import Origin
 from rulec.load.domains import matches
 from rulec.review.lint import Check, Context, Finding
+from rulec.review.lint.waivers import WaiverProblem
 
 # Names that stand for storage anyone can write to. A target that equals a shared endpoint, or a
 # wildcard that matches any of these, lets data leave to buckets the organisation does not own.
@@ -102,6 +103,8 @@ class OpenStorage(Check):
                     t.origin,
                     f"'{t.name}' {how} {_a(service)} endpoint shared by every account; "
                     f"allow your own buckets by name (<bucket>.s3.{region}.amazonaws.com)",
+                    target=t.name,
+                    region=region,
                 )
                 continue
             cdn = next(
@@ -111,6 +114,8 @@ class OpenStorage(Check):
                 yield self.origin(
                     t.origin,
                     f"'{t.name}' opens every {cdn} distribution, anyone's; allow the exact host names you need",
+                    target=t.name,
+                    region=region,
                 )
 
 
@@ -122,12 +127,14 @@ class PublicSuffixWildcard(Check):
         from publicsuffixlist import PublicSuffixList
 
         psl = PublicSuffixList()
-        for _, t in _entries(ctx):
+        for region, t in _entries(ctx):
             if t.name.startswith(".") and psl.is_public(t.name[1:]):
                 yield self.origin(
                     t.origin,
                     f"'{t.name}' is a wildcard on the public suffix '{t.name[1:]}': "
                     "anyone can register a name below it; list exact names",
+                    target=t.name,
+                    region=region,
                 )
 
 
@@ -136,13 +143,15 @@ class WorkspaceWide(Check):
     summary = "`.cloud.databricks.com` and similar reach every Databricks workspace, including other accounts'."
 
     def run(self, ctx: Context) -> Iterable[Finding]:
-        for _, t in _entries(ctx):
+        for region, t in _entries(ctx):
             if t.name in WORKSPACE_WIDE or any(t.name.startswith(".") and w.endswith(t.name) for w in WORKSPACE_WIDE):
                 yield self.origin(
                     t.origin,
                     f"'{t.name}' reaches every Databricks workspace, including ones "
                     "outside your account; allow your workspace URLs and the `workspace` "
                     "feature instead",
+                    target=t.name,
+                    region=region,
                 )
 
 
@@ -169,18 +178,20 @@ class StaleCatalogEntry(Check):
     summary = "Catalog entries not reviewed for a long time (default 365 days, `--max-age`)."
 
     def run(self, ctx: Context) -> Iterable[Finding]:
-        for _, t in _entries(ctx):
+        for region, t in _entries(ctx):
             e = t.origin.entry
             if e is not None and (ctx.today - e.reviewed).days > ctx.max_age_days:
                 yield self.origin(
                     t.origin,
                     f"'{t.name}' comes from a catalog entry last reviewed on {e.reviewed} "
                     f"(over {ctx.max_age_days} days ago); re-check its source",
+                    target=t.name,
+                    region=region,
                 )
 
 
 class HomeNet(Check):
-    code, severity = "RC006", "warning"
+    code, severity, max_severity = "RC006", "warning", "error"
     summary = "HOME_NET problems: duplicates, overlapping blocks, public (non-private) ranges."
 
     def run(self, ctx: Context) -> Iterable[Finding]:
@@ -191,10 +202,18 @@ class HomeNet(Check):
                 pos = doc.at("regions", region, "home_net", i)
                 for j, other in enumerate(nets[:i]):
                     if net == other:
-                        yield self.at(pos, f"{net} is listed twice in {region}'s home_net; remove one")
+                        yield self.at(
+                            pos, f"{net} is listed twice in {region}'s home_net; remove one", None, str(net), region
+                        )
                         break
                     if net.overlaps(other):
-                        yield self.at(pos, f"{net} overlaps {other} (home_net item {j + 1}); keep the larger one")
+                        yield self.at(
+                            pos,
+                            f"{net} overlaps {other} (home_net item {j + 1}); keep the larger one",
+                            None,
+                            str(net),
+                            region,
+                        )
                         break
                 if not net.is_private:
                     yield self.at(
@@ -202,6 +221,8 @@ class HomeNet(Check):
                         f"{net} is not a private range: everything in it counts as HOME_NET, and "
                         "EXTERNAL_NET (the internet) shrinks accordingly",
                         "error",
+                        str(net),
+                        region,
                     )
 
 
@@ -240,7 +261,7 @@ class NonHttpName(Check):
     summary = "Allowlisted names of non-HTTP services (the MySQL metastore): a domain list has no effect on them."
 
     def run(self, ctx: Context) -> Iterable[Finding]:
-        for _, t in _entries(ctx):
+        for region, t in _entries(ctx):
             port = t.non_http_port
             if port is not None:
                 yield self.origin(
@@ -250,6 +271,8 @@ class NonHttpName(Check):
                     "firewall policy's default action; fix: a stateful PASS rule to its "
                     "address on that port, or move off the legacy Hive metastore "
                     "(Unity Catalog)",
+                    target=t.name,
+                    region=region,
                 )
 
 
@@ -264,6 +287,7 @@ class DenyBreaksAllowlist(Check):
                 yield self.at(
                     ctx.policy.doc.at("deny_protocols", i),
                     f"denying {proto} drops {WHAT_IT_DROPS[proto]}, so the allowlist can never pass anything",
+                    target=proto,
                 )
 
 
@@ -287,10 +311,15 @@ class SingleLabelName(Check):
     summary = "Exact names with a single label (`intranet`): they match no public host and are usually typos."
 
     def run(self, ctx: Context) -> Iterable[Finding]:
-        for _, t in _entries(ctx):
+        for region, t in _entries(ctx):
             if "." not in t.name.lstrip("."):
-                yield self.origin(t.origin, f"'{t.name}' has a single label; did you mean a full name?")
+                yield self.origin(
+                    t.origin, f"'{t.name}' has a single label; did you mean a full name?", target=t.name, region=region
+                )
 
+
+# after the classes above, which names.py builds on
+from rulec.review.lint.names import ExfiltrationService, MixedScript, UploadEndpoint
 
 ALL = [
     OpenStorage,
@@ -304,5 +333,9 @@ ALL = [
     DenyBreaksAllowlist,
     CapacityPool,
     SingleLabelName,
+    MixedScript,
+    ExfiltrationService,
+    UploadEndpoint,
+    WaiverProblem,
 ]
 assert len({c.code for c in ALL}) == len(ALL)

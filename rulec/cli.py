@@ -20,7 +20,27 @@ app = typer.Typer(
 catalog_app = typer.Typer(no_args_is_help=True, help="Browse the catalogs: regions, features, sources.")
 app.add_typer(catalog_app, name="catalog")
 
-PolicyArg = Annotated[Path, typer.Argument(help="Policy YAML file", metavar="POLICY", show_default=False)]
+
+def _version(value: bool) -> None:
+    if value:
+        from rulec import __version__
+
+        typer.echo(f"rulec {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit")
+    ] = False,
+) -> None:
+    """Compile a reviewed YAML egress policy into AWS Network Firewall rule groups."""
+
+
+PolicyArg = Annotated[
+    Path, typer.Argument(help="Policy YAML file (- reads it from stdin)", metavar="POLICY", show_default=False)
+]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output directory")]
 CatalogsOpt = Annotated[Optional[Path], typer.Option("--catalogs", help="Catalogs directory (default: shipped)")]
 
@@ -54,41 +74,28 @@ def _gate(result, action: str) -> None:
         raise typer.Exit(1)
 
 
-def _figures(result) -> None:
-    for p in result.plans:
-        r = p.resolved
-        extra = f", {len(r.collapsed)} collapsed" if r.collapsed else ""
-        typer.echo(f"{p.region}: {len(r.targets)} names{extra}")
-        for g in p.groups:
-            how = "set" if g.capacity_explicit else "computed"
-            typer.echo(
-                f"  {g.name}: {g.rule_count} rules, capacity {g.capacity} ({how}, {g.capacity - g.rule_count} spare)"
-            )
-        for c in r.collapsed:
-            typer.echo(f"    collapsed {c.name}: {c.reason} ({c.origin.pos})")
-
-
 @app.command()
 def build(
     policy: PolicyArg,
     out: OutOpt = Path("build"),
     catalogs: CatalogsOpt = None,
     locked: Annotated[bool, typer.Option(help="Fail instead of changing the SID lock")] = False,
+    lock: Annotated[Optional[Path], typer.Option(help="SID lock file (default: beside the policy)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Write OUT/<region>/<Group>.json (CreateRuleGroup requests) and .rules, and update the SID lock."""
     from rulec import pipeline
 
     try:
-        result = pipeline.build(policy, catalogs)
-        if locked:
+        result = pipeline.build(policy, catalogs, lock)
+        if locked or result.lock_path is None:  # a policy from stdin without --lock has no lock to update
             pipeline.require_locked(result)
         _gate(result, "the build")
         changed = pipeline.write(result, out)
     except RulecError as exc:
         _fail(exc)
     if not quiet:
-        _figures(result)
+        typer.echo(pipeline.figures(result))
         typer.echo(f"wrote {len(changed)} changed file(s) under {out}" if changed else f"{out} is up to date")
 
 
@@ -164,7 +171,7 @@ def push(
     ] = None,
     catalogs: CatalogsOpt = None,
 ) -> None:
-    """Create or update the rule groups through the Network Firewall API (needs `rulec[aws]`)."""
+    """Create or update the rule groups through the Network Firewall API (needs `rulec\\[aws]`)."""
     from rulec import pipeline
 
     try:
@@ -241,16 +248,21 @@ def lint(
 @app.command()
 def explain(
     host: Annotated[str, typer.Argument(help="Host name (SNI / Host header)")],
-    policy: Annotated[Path, typer.Option("--policy", "-p", help="Policy YAML file")],
+    policy_arg: Annotated[Optional[Path], typer.Argument(help="Policy YAML file", metavar="POLICY")] = None,
+    policy: Annotated[Optional[Path], typer.Option("--policy", "-p", help="Policy YAML file")] = None,
     region: Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region")] = None,
     catalogs: CatalogsOpt = None,
     format: FormatOpt = "text",
 ) -> None:
-    """Would HOST pass or drop, for TLS and HTTP, which target or rule decides, and why it is there."""
+    """Would HOST pass or drop, for TLS and HTTP, which target or rule decides, and why it is there.
+    Exit 0 when every region and protocol passes (uninspected counts as a pass, with a warning), 1 when any drops."""
     from rulec import pipeline
     from rulec.review import explain as explainer
 
+    policy = policy_arg or policy
     try:
+        if policy is None:
+            raise RulecError("give the policy: rulec explain HOST POLICY")
         _, plans, _, _ = pipeline.plan(policy, catalogs)
         results = [(p.region, explainer.explain(host, p)) for p in pipeline.select(plans, region, policy)]
     except RulecError as exc:
@@ -261,14 +273,20 @@ def explain(
                 [{"region": r, "host": host, "verdicts": [v.__dict__ for v in vs]} for r, vs in results], indent=2
             )
         )
-        return
-    for r, verdicts in results:
+    for r, verdicts in results if format == "text" else ():
         for v in verdicts:
             typer.echo(f"{r} {v.protocol} {host}: {v.verdict.upper()}: {v.reason}")
-            for o in v.origins:
-                typer.echo(f"    from {o}")
-            for n in v.notes:
-                typer.echo(f"    note: {n}")
+            typer.echo(
+                "".join([f"    from {o}\n" for o in v.origins] + [f"    note: {n}\n" for n in v.notes]), nl=False
+            )
+    verdicts = [(r, v) for r, vs in results for v in vs]
+    for r, v in verdicts:
+        if v.verdict == "uninspected":
+            typer.echo(
+                f"warning: {r} {v.protocol} {host} is not inspected by any domain list; counted as a pass", err=True
+            )
+    if any(v.verdict == "drop" for _, v in verdicts):
+        raise typer.Exit(1)
 
 
 @app.command("diff")
@@ -285,14 +303,15 @@ def diff_cmd(
     from rulec.review import compare
 
     try:
-        diffs = compare.compare(compare.load(old, catalogs), compare.load(new, catalogs))
+        a, b = compare.load(old, catalogs), compare.load(new, catalogs)
+        diffs, waivers = compare.compare(a, b), compare.waiver_changes(a, b)
     except RulecError as exc:
         _fail(exc)
     if format == "json":
-        typer.echo(json.dumps(compare.as_data(diffs), indent=2))
+        typer.echo(json.dumps(compare.as_data(diffs, waivers), indent=2))
     else:
-        typer.echo(compare.render(diffs, markdown=format == "markdown"))
-    if exit_code and any(d.status != "unchanged" for d in diffs):
+        typer.echo(compare.render(diffs, markdown=format == "markdown", waivers=waivers))
+    if exit_code and (any(d.status != "unchanged" for d in diffs) or any(waivers)):
         raise typer.Exit(1)
 
 
@@ -305,22 +324,15 @@ def catalog_list(catalogs: CatalogsOpt = None, format: FormatOpt = "text") -> No
         data = catalog_view.listing(catalogs)
     except RulecError as exc:
         _fail(exc)
-    if format == "json":
-        typer.echo(json.dumps(data, indent=2))
-        return
-    typer.echo("regions:")
-    for r in data["regions"]:
-        missing = f" (missing: {', '.join(r['missing'])})" if r["missing"] else ""
-        typer.echo(f"  {r['region']:<15} {r['completeness']}{missing}")
-    typer.echo("features:")
-    for f in data["features"]:
-        typer.echo(f"  {f['name']:<15} {f['description']}")
+    typer.echo(json.dumps(data, indent=2) if format == "json" else catalog_view.listing_text(data))
 
 
 @catalog_app.command("show")
 def catalog_show(
     feature: Annotated[str, typer.Argument(help="Feature name")],
-    region: Annotated[str, typer.Option("--region", "-r", help="AWS region")],
+    region: Annotated[
+        Optional[str], typer.Option("--region", "-r", help="AWS region (not needed when the same everywhere)")
+    ] = None,
     catalogs: CatalogsOpt = None,
     format: FormatOpt = "text",
 ) -> None:
@@ -331,19 +343,7 @@ def catalog_show(
         data = catalog_view.show(feature, region, catalogs)
     except RulecError as exc:
         _fail(exc)
-    if format == "json":
-        typer.echo(json.dumps(data, indent=2))
-        return
-    typer.echo(f"{feature} in {region}: {data['description']}")
-    if data["unnecessary_with"]:
-        typer.echo(f"  not needed with: {data['unnecessary_with']}")
-    for e in data["entries"]:
-        typer.echo(f"  {e['entry']}  ({e['where']}, reviewed {e['reviewed']})")
-        for t in e["targets"]:
-            typer.echo(f"    -> {t}")
-        typer.echo(f"    source: {e['source']}")
-        if e["note"]:
-            typer.echo(f"    note: {e['note']}")
+    typer.echo(json.dumps(data, indent=2) if format == "json" else catalog_view.show_text(data))
 
 
 @catalog_app.command("import-ip-ranges")

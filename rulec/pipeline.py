@@ -26,7 +26,7 @@ from rulec.load.policy import LoadedPolicy, load_policy
 class Build:
     policy: LoadedPolicy
     plans: list[RegionPlan]
-    lock_path: Path
+    lock_path: Path | None  # None: a policy from stdin without --lock (nothing is written beside it)
     lock_before: Lock
     lock_after: Lock
     files: dict[str, bytes]  # path relative to the output directory -> bytes
@@ -44,19 +44,31 @@ class Build:
         return dump_lock(self.lock_before) != self.lock_bytes
 
 
-def plan(policy_path: Path, catalogs: Path | None = None) -> tuple[LoadedPolicy, list[RegionPlan], Lock, Lock]:
+def lock_for(policy_path: Path, lock: Path | None = None) -> Path | None:
+    """The SID lock: `lock`, else beside the policy; None for a policy read from stdin (nothing beside it)."""
+    if lock is not None:
+        return lock
+    if str(policy_path) == "-" or (policy_path.exists() and not policy_path.is_file()):  # -, /dev/stdin, a pipe
+        return None
+    return lock_path(policy_path)
+
+
+def plan(
+    policy_path: Path, catalogs: Path | None = None, lock: Path | None = None
+) -> tuple[LoadedPolicy, list[RegionPlan], Lock, Lock]:
     """Load, resolve and compile: the IR for every region, without emitting anything."""
     lp = load_policy(policy_path)
     cats = Catalogs(catalogs or default_root())
     regions = resolve(lp, cats)
-    before = read_lock(lock_path(policy_path))
+    path = lock_for(policy_path, lock)
+    before = read_lock(path) if path is not None else Lock()
     plans, after = compile_policy(lp, regions, before)
     return lp, plans, before, after
 
 
-def build(policy_path: Path, catalogs: Path | None = None) -> Build:
+def build(policy_path: Path, catalogs: Path | None = None, lock: Path | None = None) -> Build:
     """Plan, then emit every group's request (checked against the schema) and Suricata rules, in memory."""
-    lp, plans, before, after = plan(policy_path, catalogs)
+    lp, plans, before, after = plan(policy_path, catalogs, lock)
     empty = [r.region for r in plans if not r.resolved.targets]
     if empty:
         raise RulecError(
@@ -80,7 +92,7 @@ def build(policy_path: Path, catalogs: Path | None = None) -> Build:
             requests.setdefault(p.region, []).append(doc)
             files[rel] = emit_aws.to_bytes(doc)
             files[f"{p.region}/{group.name}.rules"] = emit_suricata.rules_text(group).encode()
-    return Build(lp, plans, lock_path(policy_path), before, after, dict(sorted(files.items())), requests)
+    return Build(lp, plans, lock_for(policy_path, lock), before, after, dict(sorted(files.items())), requests)
 
 
 def risk_gate(result: Build, today=None):
@@ -89,6 +101,22 @@ def risk_gate(result: Build, today=None):
     from rulec.review.gate import risk_gate as gate
 
     return gate(result.policy, result.plans, today)
+
+
+def figures(result: Build) -> str:
+    """What a build produced, per region and group: names, rules, capacity, and every merge with its reason."""
+    lines = []
+    for p in result.plans:
+        r = p.resolved
+        extra = f", {len(r.collapsed)} collapsed" if r.collapsed else ""
+        lines.append(f"{p.region}: {len(r.targets)} names{extra}")
+        for g in p.groups:
+            how = "set" if g.capacity_explicit else "computed"
+            lines.append(
+                f"  {g.name}: {g.rule_count} rules, capacity {g.capacity} ({how}, {g.capacity - g.rule_count} spare)"
+            )
+        lines.extend(f"    collapsed {c.name}: {c.reason} ({c.origin.pos})" for c in r.collapsed)
+    return "\n".join(lines)
 
 
 def select(plans: list[RegionPlan], region: str | None, policy_path: Path) -> list[RegionPlan]:
@@ -110,7 +138,7 @@ def write(result: Build, out_dir: Path, write_lock: bool = True) -> list[str]:
     Returns the changed paths."""
     targets = {out_dir / rel: data for rel, data in result.files.items()}
     targets[out_dir / MANIFEST] = dump_manifest(list(result.files))
-    if write_lock:
+    if write_lock and result.lock_path is not None:
         targets[result.lock_path] = result.lock_bytes
     removed = stale_files(out_dir, result.files)
     changed = write_atomic(targets, [out_dir / rel for rel in removed])
@@ -123,7 +151,8 @@ def check(result: Build, out_dir: Path) -> list[str]:
     diffs = []
     expected = {str(out_dir / rel): data for rel, data in result.files.items()}
     expected[str(out_dir / MANIFEST)] = dump_manifest(list(result.files))
-    expected[str(result.lock_path)] = result.lock_bytes
+    if result.lock_path is not None:
+        expected[str(result.lock_path)] = result.lock_bytes
     for name, data in expected.items():
         path = Path(name)
         committed = read_or_none(path)
@@ -151,10 +180,13 @@ def require_locked(result: Build) -> None:
         raise RulecError(
             [
                 error_at(
-                    Position(str(result.lock_path)),
+                    Position(str(result.lock_path or "<stdin>")),
                     (
                         "the SID lock would change (new or retired rules) but --locked was given; "
                         "run without --locked and commit the lock"
+                        if result.lock_path is not None
+                        else "a policy read from stdin needs --lock PATH for its SID lock (nothing is written beside "
+                        "stdin); without it the policy must need no new SIDs"
                     ),
                 ).diagnostics[0]
             ]

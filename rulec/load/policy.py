@@ -201,7 +201,8 @@ class LoadedPolicy:
 
 
 def load_policy(path: Path) -> LoadedPolicy:
-    policy, doc = load_model(path, Policy)
+    """Read and validate a policy file (`-` reads standard input, reported as <stdin>)."""
+    policy, doc = load_model(path, Policy, "<stdin>" if str(path) == "-" else None)
     return LoadedPolicy(path, doc, policy)
 
 

@@ -7,6 +7,7 @@ later stage point at the line a problem comes from.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,7 +174,10 @@ def _syntax_hint(text: str, mark: Any, msg: str) -> tuple[str, int | None]:
 
 
 def read_bytes(path: Path, file: str | None = None) -> bytes:
+    """The file's bytes (`-`: standard input); problems are positioned errors, never tracebacks."""
     try:
+        if str(path) == "-":
+            return sys.stdin.buffer.read(MAX_BYTES + 1)
         return path.read_bytes()
     except FileNotFoundError:
         raise error_at(Position(file or str(path)), "no such file") from None

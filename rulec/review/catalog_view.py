@@ -23,12 +23,28 @@ def listing(root: Path | None = None) -> dict[str, Any]:
     return {"regions": regions, "features": features}
 
 
-def show(feature: str, region: str, root: Path | None = None) -> dict[str, Any]:
+def listing_text(data: dict[str, Any]) -> str:
+    lines = ["regions:"]
+    for r in data["regions"]:
+        missing = f" (missing: {', '.join(r['missing'])})" if r["missing"] else ""
+        lines.append(f"  {r['region']:<15} {r['completeness']}{missing}")
+    lines.append("features:")
+    lines.extend(f"  {f['name']:<15} {f['description']}" for f in data["features"])
+    return "\n".join(lines)
+
+
+def show(feature: str, region: str | None = None, root: Path | None = None) -> dict[str, Any]:
+    """A feature's names in `region`; without a region, for a feature that is the same in every region."""
     cats = Catalogs(root or default_root())
     known = cats.features.features
     if feature not in known:
         raise RulecError(unknown_feature(feature, known))
-    pairs = feature_targets(cats, region, feature, Position("command line"))
+    if region is None and known[feature].facts:
+        raise RulecError(
+            f"'{feature}' differs per region ({', '.join(known[feature].facts)}): give --region, one of "
+            f"{', '.join(cats.region_names())}"
+        )
+    pairs = feature_targets(cats, region or "every region", feature, Position("command line"))
     entries: dict[int, dict[str, Any]] = {}
     for target, origin in pairs:
         e = origin.entry
@@ -47,8 +63,21 @@ def show(feature: str, region: str, root: Path | None = None) -> dict[str, Any]:
     spec = known[feature]
     return {
         "feature": feature,
-        "region": region,
+        "region": region or "every region",
         "description": spec.description,
         "unnecessary_with": spec.unnecessary_with,
         "entries": list(entries.values()),
     }
+
+
+def show_text(data: dict[str, Any]) -> str:
+    lines = [f"{data['feature']} in {data['region']}: {data['description']}"]
+    if data["unnecessary_with"]:
+        lines.append(f"  not needed with: {data['unnecessary_with']}")
+    for e in data["entries"]:
+        lines.append(f"  {e['entry']}  ({e['where']}, reviewed {e['reviewed']})")
+        lines.extend(f"    -> {t}" for t in e["targets"])
+        lines.append(f"    source: {e['source']}")
+        if e["note"]:
+            lines.append(f"    note: {e['note']}")
+    return "\n".join(lines)

@@ -92,9 +92,11 @@ class OpenStorage(Check):
     def run(self, ctx: Context) -> Iterable[Finding]:
         by_region: dict[str, list[tuple[str, str]]] = {}
         for region, t in _entries(ctx):
-            probes = by_region.setdefault(
-                region, [(svc, n.format(region=region)) for svc, names in STORAGE_PROBES.items() for n in names]
-            )
+            if region not in by_region:  # formatted once per region
+                by_region[region] = [
+                    (svc, n.format(region=region)) for svc, names in STORAGE_PROBES.items() for n in names
+                ]
+            probes = by_region[region]
             hit = next(((svc, n) for svc, n in probes if matches(t.name, n)), None)
             if hit:
                 service, name = hit

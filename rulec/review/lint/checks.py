@@ -126,10 +126,12 @@ class PublicSuffixWildcard(Check):
     summary = "Wildcards on a public suffix (Public Suffix List, both sections): anyone can register below them."
 
     def run(self, ctx: Context) -> Iterable[Finding]:
-        from publicsuffixlist import PublicSuffixList
-
-        psl = PublicSuffixList()
+        psl = None  # the list takes a noticeable time to load: only when there is a wildcard to look up
         for region, t in _entries(ctx):
+            if t.name.startswith(".") and psl is None:
+                from publicsuffixlist import PublicSuffixList
+
+                psl = PublicSuffixList()
             if t.name.startswith(".") and psl.is_public(t.name[1:]):
                 yield self.origin(
                     t.origin,

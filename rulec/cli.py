@@ -23,24 +23,16 @@ app.add_typer(catalog_app, name="catalog")
 
 def _version(value: bool) -> None:
     if value:
-        from rulec import __version__
-
-        typer.echo(f"rulec {__version__}")
+        typer.echo(f"rulec {__import__('rulec').__version__}")
         raise typer.Exit()
 
 
 @app.callback()
-def _main(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit")
-    ] = False,
-) -> None:
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True)] = False) -> None:
     """Compile a reviewed YAML egress policy into AWS Network Firewall rule groups."""
 
 
-PolicyArg = Annotated[
-    Path, typer.Argument(help="Policy YAML file (- reads it from stdin)", metavar="POLICY", show_default=False)
-]
+PolicyArg = Annotated[Path, typer.Argument(help="Policy YAML file, - for stdin", metavar="POLICY", show_default=False)]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output directory")]
 CatalogsOpt = Annotated[Optional[Path], typer.Option("--catalogs", help="Catalogs directory (default: shipped)")]
 
@@ -67,9 +59,8 @@ def _gate(result, action: str) -> None:
     """Print the risk findings (and waived ones); exit 1 when any is not waived, before anything is written."""
     from rulec import pipeline
 
-    gate = pipeline.risk_gate(result)
-    if gate.blocking or gate.waived:
-        typer.echo(gate.report(action), err=True)
+    report = (gate := pipeline.risk_gate(result)).report(action)
+    typer.echo(report, err=True, nl=bool(report))
     if gate.blocking:
         raise typer.Exit(1)
 
@@ -124,7 +115,9 @@ def verify(
     region: Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region")] = None,
     catalogs: CatalogsOpt = None,
     format: FormatOpt = "text",
-    problems: Annotated[bool, typer.Option("--problems", help="Show only failures and open paths")] = False,
+    problems: Annotated[bool, typer.Option("--problems", help="Only failures and open paths (JSON)")] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Print every probe (text)")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds Suricata may take per region", min=1)] = 300,
     suricata: Annotated[
         Optional[str],
         typer.Option("--suricata", help="Suricata binary (default: $RULEC_SURICATA, else `suricata` on PATH)"),
@@ -138,29 +131,49 @@ def verify(
 
     try:
         lp, plans, _, _ = pipeline.plan(policy, catalogs)
-        extra = verifier.user_probes(lp.policy.verify.probes, lp.doc, ("verify", "probes"))
+        regions = tuple(p.region for p in plans)
+        extra = verifier.user_probes(lp.policy.verify.probes, lp.doc, ("verify", "probes"), regions)
         if probes:
             specs, doc = load_probes(probes)
-            extra += verifier.user_probes(specs, doc, ("probes",))
+            extra += verifier.user_probes(specs, doc, ("probes",), regions)
         binary = engine.suricata_path(suricata)
         version = engine.suricata_version(binary)
-        reports = [verifier.verify_region(p, extra, binary) for p in pipeline.select(plans, region, policy)]
+        chosen = pipeline.select(plans, region, policy)
+        reports = verifier.verify_regions(chosen, extra, binary, engine.Options(timeout=timeout))
     except RulecError as exc:
         _fail(exc)
     if format == "json":
-        typer.echo(json.dumps([report.as_data(r, version) for r in reports], indent=2))
+        typer.echo(json.dumps([report.as_data(r, version, problems) for r in reports], indent=2))
     else:
-        typer.echo("\n\n".join(report.table(r, version, problems) for r in reports))
+        typer.echo(report.text(reports, version, all_))
     if any(r.failures for r in reports):
         raise typer.Exit(1)
+
+
+ProfileOpt = Annotated[Optional[str], typer.Option(help="AWS profile (standard boto3 chain otherwise)")]
+EndpointOpt = Annotated[Optional[str], typer.Option(help="Network Firewall (and STS) endpoint, for testing")]
+AccountOpt = Annotated[Optional[str], typer.Option(help="Account for ${AccountId} (default: STS)")]
+
+
+def _aws(run, *args) -> None:
+    try:
+        from rulec.aws import command
+    except ImportError:
+        _fail(RulecError("this command needs boto3: pip install 'rulec[aws]'"))
+    ui = command.Ui(typer.echo, lambda m: typer.echo(m, err=True), lambda q: sys.stdin.isatty() and typer.confirm(q))
+    try:
+        code = getattr(command, run)(*args[:1], ui, *args[1:])
+    except RulecError as exc:
+        _fail(exc)
+    raise typer.Exit(code)
 
 
 @app.command()
 def push(
     policy: PolicyArg,
     region: Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region (default: all)")] = None,
-    profile: Annotated[Optional[str], typer.Option(help="AWS profile (standard boto3 chain otherwise)")] = None,
-    endpoint_url: Annotated[Optional[str], typer.Option(help="Network Firewall endpoint (for testing)")] = None,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Plan and let AWS validate (DryRun); write nothing")
     ] = False,
@@ -169,47 +182,35 @@ def push(
     firewall_policy: Annotated[
         Optional[str], typer.Option(help="Firewall policy that must reference the groups")
     ] = None,
+    prune: Annotated[bool, typer.Option(help="Let the firewall policy update remove what the plan lists")] = False,
+    account_id: AccountOpt = None,
+    out: OutOpt = Path("build"),
     catalogs: CatalogsOpt = None,
 ) -> None:
-    """Create or update the rule groups through the Network Firewall API (needs `rulec\\[aws]`)."""
-    from rulec import pipeline
+    """Push the reviewed build (--out) to the Network Firewall API (needs rulec\\[aws])."""
+    from rulec.aws.command import Options
 
-    try:
-        from rulec.aws.push import Pusher, PushError
-    except ImportError:
-        _fail(RulecError("rulec push needs boto3: pip install 'rulec[aws]'"))
-    try:
-        result = pipeline.build(policy, catalogs)
-        if result.lock_changed:
-            raise RulecError(
-                f"{result.lock_path} is not up to date with {policy}; run `rulec build` and "
-                "commit the lock before pushing (SIDs must be reviewed)"
-            )
-        requests = {p.region: result.requests[p.region] for p in pipeline.select(result.plans, region, policy)}
-        pusher = Pusher(profile, endpoint_url, log=typer.echo)
-        plan = pusher.plan(requests, firewall_policy, replace)
-        typer.echo("\n".join(plan.describe()))
-        if plan.blocked:
-            typer.echo("nothing was written: resolve the BLOCKED items above", err=True)
-            raise typer.Exit(1)
-        if not plan.changes:
-            typer.echo("nothing to do: the firewall matches the policy")
-            return
-        if dry_run:
-            pusher.dry_run(plan)
-            typer.echo("dry run: the service accepted every change; nothing was written")
-            raise typer.Exit(1)
-        if not yes and not (sys.stdin.isatty() and typer.confirm("apply these changes?")):
-            typer.echo("not applied: re-run with --yes to apply", err=True)
-            raise typer.Exit(1)
-        pusher.apply(plan)
-        typer.echo("done")
-    except RulecError as exc:
-        _fail(exc)
-    except PushError as exc:
-        typer.echo(f"push stopped: {exc}", err=True)
-        typer.echo("already applied: " + ("; ".join(exc.done) if exc.done else "nothing"), err=True)
-        raise typer.Exit(1) from None
+    opts = Options(policy, out, region, profile, endpoint_url, account_id, firewall_policy, catalogs)
+    _aws("push", opts, dry_run, yes, replace, prune)
+
+
+@app.command()
+def drift(
+    policy: PolicyArg,
+    region: Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region (default: all)")] = None,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
+    firewall_policy: Annotated[Optional[str], typer.Option(help="Also compare this firewall policy")] = None,
+    account_id: AccountOpt = None,
+    out: OutOpt = Path("build"),
+    format: FormatOpt = "text",
+    catalogs: CatalogsOpt = None,
+) -> None:
+    """Compare the live groups and firewall policy with the reviewed build: exit 1 on drift (needs rulec\\[aws])."""
+    from rulec.aws.command import Options
+
+    opts = Options(policy, out, region, profile, endpoint_url, account_id, firewall_policy, catalogs)
+    _aws("drift", opts, format)
 
 
 @app.command()
@@ -258,6 +259,7 @@ def explain(
     Exit 0 when every region and protocol passes (uninspected counts as a pass, with a warning), 1 when any drops."""
     from rulec import pipeline
     from rulec.review import explain as explainer
+    from rulec.review import explain_view
 
     policy = policy_arg or policy
     try:
@@ -267,25 +269,10 @@ def explain(
         results = [(p.region, explainer.explain(host, p)) for p in pipeline.select(plans, region, policy)]
     except RulecError as exc:
         _fail(exc)
-    if format == "json":
-        typer.echo(
-            json.dumps(
-                [{"region": r, "host": host, "verdicts": [v.__dict__ for v in vs]} for r, vs in results], indent=2
-            )
-        )
-    for r, verdicts in results if format == "text" else ():
-        for v in verdicts:
-            typer.echo(f"{r} {v.protocol} {host}: {v.verdict.upper()}: {v.reason}")
-            typer.echo(
-                "".join([f"    from {o}\n" for o in v.origins] + [f"    note: {n}\n" for n in v.notes]), nl=False
-            )
-    verdicts = [(r, v) for r, vs in results for v in vs]
-    for r, v in verdicts:
-        if v.verdict == "uninspected":
-            typer.echo(
-                f"warning: {r} {v.protocol} {host} is not inspected by any domain list; counted as a pass", err=True
-            )
-    if any(v.verdict == "drop" for _, v in verdicts):
+    text, warnings, dropped = explain_view.render(host, results, format)
+    typer.echo(text)
+    typer.echo("\n".join(warnings), err=True, nl=bool(warnings))
+    if dropped:
         raise typer.Exit(1)
 
 
@@ -324,7 +311,7 @@ def catalog_list(catalogs: CatalogsOpt = None, format: FormatOpt = "text") -> No
         data = catalog_view.listing(catalogs)
     except RulecError as exc:
         _fail(exc)
-    typer.echo(json.dumps(data, indent=2) if format == "json" else catalog_view.listing_text(data))
+    typer.echo(json.dumps(data, indent=2) if format == "json" else catalog_view.render_listing(data))
 
 
 @catalog_app.command("show")
@@ -343,7 +330,7 @@ def catalog_show(
         data = catalog_view.show(feature, region, catalogs)
     except RulecError as exc:
         _fail(exc)
-    typer.echo(json.dumps(data, indent=2) if format == "json" else catalog_view.show_text(data))
+    typer.echo(json.dumps(data, indent=2) if format == "json" else catalog_view.render_show(feature, region, data))
 
 
 @catalog_app.command("import-ip-ranges")
@@ -376,6 +363,33 @@ def catalog_import_ip_ranges(
         raise typer.Exit(1)
     else:
         typer.echo(f"wrote {target}: {len(changes)} region/direction change(s); review with `git diff`")
+
+
+@app.command()
+def learn(
+    policy: PolicyArg,
+    logs: Annotated[list[Path] | None, typer.Argument(help="Logs: JSON lines, .gz, EVE", metavar="LOGS")] = None,
+    region: Annotated[str | None, typer.Option("--region", "-r", help="Region of the logs")] = None,
+    format: Annotated[
+        str, typer.Option(help="text, json or patch", callback=_one_of("text", "json", "patch"))
+    ] = "text",
+    min_subdomains: Annotated[int, typer.Option(help="Subdomains seen before a wildcard is proposed")] = 3,
+    from_analysis_report: Annotated[str | None, typer.Option(help="Read FIREWALL's analysis report")] = None,
+    write: Annotated[bool, typer.Option("--write", help="Apply the patch to POLICY")] = False,
+    catalogs: CatalogsOpt = None,
+) -> None:
+    """Propose policy changes from Network Firewall logs or a traffic analysis report."""
+    from rulec import learn as learner
+    from rulec.learn.report import progress_line, render
+
+    bar = (lambda d, t: typer.echo(progress_line(d, t), err=True, nl=False)) if sys.stderr.isatty() else None
+    try:
+        obs = learner.observe(logs or [], from_analysis_report, policy, region, catalogs, bar)
+        result = learner.learn(policy, obs, catalogs, region, min_subdomains)
+        written = write and learner.write(result)
+    except RulecError as exc:
+        _fail(exc)
+    typer.echo(render(result, format, written), nl=False)
 
 
 def main() -> None:

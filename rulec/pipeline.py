@@ -15,6 +15,7 @@ from rulec.compile.lock import Lock, dump_lock, lock_path, read_lock
 from rulec.compile.plan import compile_policy
 from rulec.compile.resolve import resolve
 from rulec.emit import aws_classic as emit_aws
+from rulec.emit import firewall_policy as emit_policy
 from rulec.emit import suricata as emit_suricata
 from rulec.errors import Diagnostic, Position, RulecError, error_at
 from rulec.files import MANIFEST, dump_manifest, read_manifest, read_or_none, write_atomic
@@ -84,6 +85,7 @@ def build(policy_path: Path, catalogs: Path | None = None, lock: Path | None = N
     validator = emit_aws.RequestValidator()
     files: dict[str, bytes] = {}
     requests: dict[str, list[dict]] = {}
+    policies: dict[str, dict] = {}
     for p in plans:
         for group in p.groups:
             doc = emit_aws.request(group)
@@ -92,7 +94,15 @@ def build(policy_path: Path, catalogs: Path | None = None, lock: Path | None = N
             requests.setdefault(p.region, []).append(doc)
             files[rel] = emit_aws.to_bytes(doc)
             files[f"{p.region}/{group.name}.rules"] = emit_suricata.rules_text(group).encode()
-    return Build(lp, plans, lock_for(policy_path, lock), before, after, dict(sorted(files.items())), requests)
+        doc = emit_policy.request(p)
+        if doc is not None:
+            rel = f"{p.region}/{emit_policy.file_name(doc)}"
+            if rel in files:
+                raise error_at(p.resolved.firewall_policy.pos, f"{rel} would be written twice; rename the policy")
+            emit_aws.RequestValidator("create-firewall-policy").check(doc, rel)
+            policies[p.region] = doc
+            files[rel] = emit_aws.to_bytes(doc)
+    return Build(lp, plans, lock_for(policy_path, lock), before, after, dict(sorted(files.items())), requests, policies)
 
 
 def risk_gate(result: Build, today=None):
@@ -104,7 +114,7 @@ def risk_gate(result: Build, today=None):
 
 
 def figures(result: Build) -> str:
-    """What a build produced, per region and group: names, rules, capacity, and every merge with its reason."""
+    """What a build holds, per region: names, rules and capacity per group, and every merged name."""
     lines = []
     for p in result.plans:
         r = p.resolved
@@ -112,10 +122,9 @@ def figures(result: Build) -> str:
         lines.append(f"{p.region}: {len(r.targets)} names{extra}")
         for g in p.groups:
             how = "set" if g.capacity_explicit else "computed"
-            lines.append(
-                f"  {g.name}: {g.rule_count} rules, capacity {g.capacity} ({how}, {g.capacity - g.rule_count} spare)"
-            )
-        lines.extend(f"    collapsed {c.name}: {c.reason} ({c.origin.pos})" for c in r.collapsed)
+            spare = g.capacity - g.rule_count
+            lines.append(f"  {g.name}: {g.rule_count} rules, capacity {g.capacity} ({how}, {spare} spare)")
+        lines += [f"    collapsed {c.name}: {c.reason} ({c.origin.pos})" for c in r.collapsed]
     return "\n".join(lines)
 
 

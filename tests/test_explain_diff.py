@@ -2,6 +2,7 @@ import json
 import shutil
 import subprocess
 
+from rulec.emit.suricata import domain_sid
 from rulec.pipeline import plan
 from rulec.review.explain import explain
 from tests.conftest import EXAMPLE, ROOT
@@ -16,9 +17,13 @@ def verdicts(host, policy=EXAMPLE, region=0):
 
 def test_explain_allowed_name_with_its_origin():
     tls, http = verdicts("FILES.pythonhosted.org")
+    group = plan(EXAMPLE)[1][0].groups[0]
+    tls_sid, http_sid = (domain_sid(group, t, ".pythonhosted.org") for t in ("TLS_SNI", "HTTP_HOST"))
     assert (tls.protocol, tls.verdict) == ("TLS", "pass")
-    assert tls.reason == "matches .pythonhosted.org as a subdomain (Databricks-FQDNs, sid 3 in Databricks-FQDNs.rules)"
-    assert http.reason.endswith("(Databricks-FQDNs, sid 7 in Databricks-FQDNs.rules)")
+    assert tls.reason == (
+        f"matches .pythonhosted.org as a subdomain (Databricks-FQDNs, sid {tls_sid} in Databricks-FQDNs.rules)"
+    )
+    assert http.reason.endswith(f"(Databricks-FQDNs, sid {http_sid} in Databricks-FQDNs.rules)")
     (origin,) = tls.origins
     assert origin == f"allow entry at {EXAMPLE}:16:24"
     (origin,) = verdicts("md15cf9e1wmjgny.cxg30ia2wqgj.eu-west-1.rds.amazonaws.com")[0].origins
@@ -30,7 +35,7 @@ def test_explain_allowed_name_with_its_origin():
 def test_explain_drop_names_the_default_rule_and_lookalikes():
     tls, http = verdicts("evilpypi.org")
     assert tls.verdict == http.verdict == "drop"
-    assert 'default drop (sid 9 in Databricks-FQDNs.rules: "not matching any TLS allowlisted FQDNs")' in tls.reason
+    assert 'default drop (sid 1 in Databricks-FQDNs.rules: "not matching any TLS allowlisted FQDNs")' in tls.reason
     assert tls.notes == ["looks like .pypi.org but is not below it (no dot before 'pypi.org'): a look-alike"]
     (tls, _) = verdicts("pypi.org.attacker.io")
     assert tls.notes == ["starts with pypi.org but is a different domain (a suffix trick)"]
@@ -54,13 +59,21 @@ def test_explain_merged_names_and_exact_only(write_policy):
     ]
 
 
-def test_explain_deny_protocol_wins(write_policy):
+def test_explain_follows_the_engine_on_denied_protocols(write_policy):
+    # Suricata 7 and 8 pass an allowed name despite `drop tls`: the allowlist's pass matches the same
+    # ClientHello and pass outranks drop (tests/test_model.py proves it on both); `drop tcp` matches the SYN first.
     p = write_policy(
         "version: 1\ndeny_protocols: [TLS]\nregions: {eu-west-1: {home_net: [10.0.0.0/16], allow: [a.example.org]}}\n"
     )
     tls, http = verdicts("a.example.org", p)
-    assert (tls.verdict, tls.reason) == ("drop", "Deny-Protocols sid 1 drops every TLS flow")
-    assert http.verdict == "pass"
+    assert (tls.verdict, http.verdict) == ("pass", "pass")
+    assert verdicts("b.example.org", p)[0].verdict == "drop"
+    p = write_policy(
+        "version: 1\ndeny_protocols: [TCP]\nregions: {eu-west-1: {home_net: [10.0.0.0/16], allow: [a.example.org]}}\n"
+    )
+    tls, http = verdicts("a.example.org", p)
+    assert (tls.verdict, tls.reason) == ("drop", "Deny-Protocols sid 1: drops every TCP flow (deny_protocols)")
+    assert http.verdict == "drop"
 
 
 def test_explain_cli(cli):
@@ -136,8 +149,9 @@ def test_domain_sid_layout_matches_the_emitted_rules():
         _, plans, _, _ = plan(policy)
         for region in plans:
             group = next(g for g in region.groups if isinstance(g, DomainListGroup))
-            for line in domain_rules(group):
+            for review, line in domain_rules(group):
                 sid = int(re.search(r"sid:(\d+);", line).group(1))
+                assert sid == review
                 ttype = "TLS_SNI" if line.split()[1] == "tls" else "HTTP_HOST"
                 target = re.search(r'content:"([^"|]+)"', line)
                 assert sid == domain_sid(group, ttype, target.group(1) if target else None), line

@@ -25,19 +25,19 @@ def example(tmp_path):
 
 
 def test_plan_apply_and_idempotence(cli, emulator, example):
-    r = cli("push", example, "--endpoint-url", emulator.url, "--dry-run")
+    r = cli("push", example, "-o", example.parent / "out", "--endpoint-url", emulator.url, "--dry-run")
     assert r.exit_code == 1, r.output
     assert "eu-west-1/Databricks-FQDNs: create (capacity 100)\n    + .cran.r-project.org" in r.stdout
     assert "dry run: the service accepted every change; nothing was written" in r.stdout
     assert emulator.emulator.groups.get("eu-west-1", {}) == {}
-    r = cli("push", example, "--endpoint-url", emulator.url)
+    r = cli("push", example, "-o", example.parent / "out", "--endpoint-url", emulator.url)
     assert r.exit_code == 1 and "not applied: re-run with --yes" in r.stderr  # no terminal, no --yes
     assert emulator.emulator.groups.get("eu-west-1", {}) == {}
-    r = cli("push", example, "--endpoint-url", emulator.url, "--yes")
+    r = cli("push", example, "-o", example.parent / "out", "--endpoint-url", emulator.url, "--yes")
     assert r.exit_code == 0, r.output
     assert "  created eu-west-1/Deny-Protocols (capacity 100)\ndone" in r.stdout
     writes = len(emulator.emulator.writes())
-    r = cli("push", example, "--endpoint-url", emulator.url, "--yes")
+    r = cli("push", example, "-o", example.parent / "out", "--endpoint-url", emulator.url, "--yes")
     assert r.exit_code == 0 and "nothing to do: the firewall matches the policy" in r.stdout
     assert len(emulator.emulator.writes()) == writes
 
@@ -48,7 +48,17 @@ def test_firewall_policy_is_wired_up(cli, emulator, example):
         FirewallPolicyName="inspection",
         FirewallPolicy={"StatelessDefaultActions": ["aws:pass"], "StatelessFragmentDefaultActions": ["aws:pass"]},
     )
-    r = cli("push", example, "--endpoint-url", emulator.url, "--firewall-policy", "inspection", "--yes")
+    r = cli(
+        "push",
+        example,
+        "-o",
+        example.parent / "out",
+        "--endpoint-url",
+        emulator.url,
+        "--firewall-policy",
+        "inspection",
+        "--yes",
+    )
     assert r.exit_code == 0, r.output
     body = fw.describe_firewall_policy(FirewallPolicyName="inspection")["FirewallPolicy"]
     assert body["StatelessDefaultActions"] == ["aws:forward_to_sfe"]
@@ -56,22 +66,33 @@ def test_firewall_policy_is_wired_up(cli, emulator, example):
         "Databricks-FQDNs",
         "Deny-Protocols",
     ]
-    r = cli("push", example, "--endpoint-url", emulator.url, "--firewall-policy", "missing", "--yes")
+    r = cli(
+        "push",
+        example,
+        "-o",
+        example.parent / "out",
+        "--endpoint-url",
+        emulator.url,
+        "--firewall-policy",
+        "missing",
+        "--yes",
+    )
     assert r.exit_code == 1 and "firewall policy 'missing' does not exist in eu-west-1" in r.stdout
 
 
 def test_push_refuses_an_unreviewed_lock(cli, emulator, example):
     example.write_text(example.read_text().replace("[FTP, SSH, ICMP]", "[FTP, SSH, ICMP, SMB]"))
-    r = cli("push", example, "--endpoint-url", emulator.url, "--yes")
+    r = cli("push", example, "-o", example.parent / "out", "--endpoint-url", emulator.url, "--yes")
     assert r.exit_code == 2 and "is not up to date" in r.stderr
     assert emulator.emulator.calls == []
 
 
 def test_conflict_output_says_what_was_done(cli, emulator, example):
-    assert cli("push", example, "--endpoint-url", emulator.url, "--yes").exit_code == 0
+    assert cli("push", example, "-o", example.parent / "out", "--endpoint-url", emulator.url, "--yes").exit_code == 0
     example.write_text(example.read_text().replace(", .cran.r-project.org]", "]"))
+    assert cli("build", example, "-o", example.parent / "out").exit_code == 0
     emulator.emulator.inject("UpdateRuleGroup", "ConcurrentUpdate")
-    r = cli("push", example, "--endpoint-url", emulator.url, "--yes")
+    r = cli("push", example, "-o", example.parent / "out", "--endpoint-url", emulator.url, "--yes")
     assert r.exit_code == 1
     assert "push stopped: eu-west-1/Databricks-FQDNs changed remotely" in r.stderr
     assert "already applied: nothing" in r.stderr
@@ -80,7 +101,7 @@ def test_conflict_output_says_what_was_done(cli, emulator, example):
 def test_no_credentials_is_a_clear_error(cli, emulator, example, monkeypatch):
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    r = cli("push", example, "--endpoint-url", emulator.url)
+    r = cli("push", example, "-o", example.parent / "out", "--endpoint-url", emulator.url)
     assert r.exit_code == 2 and r.stderr.startswith("rulec: no AWS credentials found")
 
 
@@ -100,10 +121,13 @@ def test_push_over_both_wire_protocols(emulator, example, tmp_path, monkeypatch,
         boto3.session.Session().client("network-firewall", region_name="eu-west-1").meta.service_model.protocol
         == protocol
     )
-    r = cli("push", example, "--endpoint-url", emulator.url, "--yes")
+    r = cli("push", example, "-o", example.parent / "out", "--endpoint-url", emulator.url, "--yes")
     assert r.exit_code == 0, r.output
     assert "created eu-west-1/Databricks-FQDNs" in r.stdout
-    assert "nothing to do" in cli("push", example, "--endpoint-url", emulator.url, "--yes").stdout
+    assert (
+        "nothing to do"
+        in cli("push", example, "-o", example.parent / "out", "--endpoint-url", emulator.url, "--yes").stdout
+    )
 
 
 def test_emulator_starts_from_the_command_line(tmp_path, example):
@@ -138,6 +162,8 @@ def test_emulator_starts_from_the_command_line(tmp_path, example):
                 "rulec",
                 "push",
                 str(example),
+                "-o",
+                str(example.parent / "out"),
                 "--endpoint-url",
                 f"http://127.0.0.1:{port}",
                 "--yes",
@@ -192,9 +218,9 @@ def _on_a_terminal(args, answer: bytes) -> tuple[int, str]:
 
 
 def test_confirmation_on_a_terminal(emulator, example):
-    code, out = _on_a_terminal(["push", example, "--endpoint-url", emulator.url], b"n\n")
+    code, out = _on_a_terminal(["push", example, "-o", example.parent / "out", "--endpoint-url", emulator.url], b"n\n")
     assert code == 1 and "apply these changes? [y/N]" in out and "not applied" in out
     assert emulator.emulator.groups.get("eu-west-1", {}) == {}
-    code, out = _on_a_terminal(["push", example, "--endpoint-url", emulator.url], b"y\n")
+    code, out = _on_a_terminal(["push", example, "-o", example.parent / "out", "--endpoint-url", emulator.url], b"y\n")
     assert code == 0 and "created eu-west-1/Deny-Protocols" in out
     assert sorted(emulator.emulator.groups["eu-west-1"]) == ["Databricks-FQDNs", "Deny-Protocols"]

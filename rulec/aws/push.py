@@ -1,40 +1,24 @@
-"""Push stage: create or update the rule groups through the Network Firewall API (the only boto3 user).
+"""Push stage: create or update the rule groups and the firewall policy through the Network Firewall API.
 
-Plan first (DescribeRuleGroup for every group, compare normalised content), then act. Each write is a
-single API call that replaces a whole group, so a group is always wholly old or wholly new; a stale
-UpdateToken stops the push and shows what changed remotely instead of overwriting it.
+Plan first (DescribeRuleGroup / DescribeFirewallPolicy, compare normalised content), then act. Each group
+write is a single API call that replaces a whole group, so a group is always wholly old or wholly new; a
+stale UpdateToken stops the push and shows what changed remotely instead of overwriting it.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import ClientError
 
-from rulec.aws import push_diff
-from rulec.errors import RulecError
+from rulec.aws import fwpolicy, push_diff
+from rulec.aws import replace as swap
+from rulec.aws.api import Api, PushError, api_message
+from rulec.aws.fwpolicy import FORWARD, TMP_SUFFIX, PolicyChange, tmp_name
 
-RETRYABLE = {
-    "ThrottlingException",
-    "InternalServerError",
-    "ServiceUnavailableException",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-}
-FORWARD = ["aws:forward_to_sfe"]
-TMP_SUFFIX = "-rulec-tmp"
-
-
-class PushError(Exception):
-    """A push that stopped (conflict, capacity, API failure); `done` lists what was already applied."""
-
-    def __init__(self, message: str, done: list[str] | None = None):
-        super().__init__(message)
-        self.done = done or []
+__all__ = ["FORWARD", "TMP_SUFFIX", "GroupChange", "Plan", "PolicyChange", "PushError", "Pusher"]
 
 
 @dataclass
@@ -45,26 +29,11 @@ class GroupChange:
     remote: dict[str, Any] | None = None  # DescribeRuleGroup response, when the group exists
     diff: push_diff.Diff = field(default_factory=push_diff.Diff)
     reason: str = ""
+    leftover: bool = False  # an interrupted --replace left <name>-rulec-tmp behind
 
     @property
     def name(self) -> str:
         return self.request["RuleGroupName"]
-
-
-@dataclass
-class PolicyChange:
-    region: str
-    name: str
-    remote: dict[str, Any]
-    missing: list[str]  # group names not yet referenced
-    forward: bool  # stateless default actions must be set to forward to the stateful engine
-    reason: str = ""
-
-    @property
-    def action(self) -> str:
-        if self.reason:
-            return "blocked"
-        return "update" if self.missing or self.forward else "none"
 
 
 @dataclass
@@ -95,102 +64,72 @@ class Plan:
                 cap = f"capacity stays {have}: fixed at creation, the policy asks {want} (--replace changes it)"
             label = {"none": "no change", "blocked": "BLOCKED"}.get(g.action, g.action)
             lines.append(f"{g.region}/{g.name}: {label} ({cap})")
+            if g.leftover and g.action == "replace":
+                lines.append(f"    finishes the interrupted replace that left {tmp_name(g.name)}")
             lines.extend(f"    {line}" for line in (g.diff.describe() if g.action != "none" else []))
             lines.extend([f"    {g.reason}"] if g.reason else [])
         for p in self.policies:
-            lines.append(f"{p.region}/firewall policy {p.name}: {p.action.replace('none', 'no change')}")
-            lines.extend(f"    + reference {name}" for name in p.missing)
-            lines.extend(["    ~ stateless default actions -> aws:forward_to_sfe"] if p.forward else [])
-            lines.extend([f"    {p.reason}"] if p.reason else [])
+            lines.extend(p.describe())
         return lines
 
 
-class Pusher:
-    def __init__(
-        self,
-        profile: str | None = None,
-        endpoint_url: str | None = None,
-        log: Callable[[str], None] = lambda _: None,
-        retries: int = 5,
-        backoff: float = 0.5,
-        poll: float = 2.0,
-        wait_timeout: float = 600.0,
-    ):
-        self.profile, self.endpoint_url, self.log = profile, endpoint_url, log
-        self.retries, self.backoff, self.poll, self.wait_timeout = retries, backoff, poll, wait_timeout
-        self._clients: dict[str, Any] = {}
-        self.done: list[str] = []
-
-    # -- API access ----------------------------------------------------------------------------
-    def client(self, region: str) -> Any:
-        if region not in self._clients:
-            try:
-                session = boto3.session.Session(profile_name=self.profile, region_name=region)
-            except BotoCoreError as exc:
-                raise RulecError(f"AWS configuration: {exc}") from None
-            config = Config(retries={"total_max_attempts": 1}, connect_timeout=10, read_timeout=60)
-            self._clients[region] = session.client("network-firewall", endpoint_url=self.endpoint_url, config=config)
-        return self._clients[region]
-
-    def call(self, region: str, operation: str, **params: Any) -> dict[str, Any]:
-        """One API call with bounded retries and exponential backoff for throttling and server errors."""
-        for attempt in range(self.retries):
-            try:
-                return getattr(self.client(region), operation)(**params)
-            except ClientError as exc:
-                code = exc.response.get("Error", {}).get("Code", "")
-                if code in RETRYABLE and attempt + 1 < self.retries:
-                    delay = self.backoff * 2**attempt
-                    self.log(f"  {operation}: {code}, retrying in {delay:.2f} s ({attempt + 1}/{self.retries - 1})")
-                    time.sleep(delay)
-                    continue
-                raise
-            except NoCredentialsError:
-                raise RulecError(
-                    "no AWS credentials found (environment, --profile, config files, instance role)"
-                ) from None
-            except BotoCoreError as exc:
-                raise PushError(f"{operation} in {region}: {exc}", self.done) from None
-        raise AssertionError("unreachable")
-
-    def describe_group(self, region: str, name: str) -> dict[str, Any] | None:
-        try:
-            return self.call(region, "describe_rule_group", RuleGroupName=name, Type="STATEFUL")
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ResourceNotFoundException":
-                return None
-            raise PushError(_api(exc), self.done) from None
+class Pusher(Api):
+    def __init__(self, *args: Any, poll: float = 2.0, wait_timeout: float = 600.0, **kw: Any):
+        super().__init__(*args, **kw)
+        self.poll, self.wait_timeout = poll, wait_timeout
 
     # -- planning ------------------------------------------------------------------------------
-    def plan(self, requests: dict[str, list[dict[str, Any]]], firewall_policy: str | None, replace: bool) -> Plan:
-        """requests: region -> CreateRuleGroup requests. Reads only; writes nothing."""
+    def plan(
+        self,
+        requests: dict[str, list[dict[str, Any]]],
+        firewall_policy: str | None,
+        replace: bool,
+        policy_requests: dict[str, dict[str, Any]] | None = None,
+        prune: bool = False,
+        account_id: str | None = None,
+    ) -> Plan:
+        """requests: region -> CreateRuleGroup requests; policy_requests: region -> CreateFirewallPolicy
+        request (with ${AccountId}). Reads only; writes nothing."""
+        policy_requests = policy_requests or {}
         groups: list[GroupChange] = []
         policies: list[PolicyChange] = []
         for region, docs in requests.items():
-            for doc in docs:
-                groups.append(self._plan_group(region, doc, replace, firewall_policy))
-            if firewall_policy:
-                policies.append(self._plan_policy(region, firewall_policy, [d["RuleGroupName"] for d in docs]))
+            doc = policy_requests.get(region)
+            name = doc["FirewallPolicyName"] if doc else firewall_policy
+            for req in docs:
+                groups.append(self._plan_group(region, req, replace, name))
+            if doc:
+                account = account_id or self.account_id(region)
+                policies.append(self._plan_policy(region, name, docs, fwpolicy.substitute(doc, account), prune))
+                policies[-1].account = account
+            elif firewall_policy:
+                policies.append(self._plan_policy(region, firewall_policy, docs, None, prune))
+        for g in groups:
+            if g.action == "replace" and any(p.region == g.region and p.remote is None for p in policies):
+                g.action, g.reason = "blocked", "--replace needs an existing firewall policy to repoint"
         return Plan(groups, policies)
 
-    def _plan_group(self, region: str, doc: dict[str, Any], replace: bool, firewall_policy: str | None) -> GroupChange:
+    def _plan_group(self, region: str, doc: dict[str, Any], replace: bool, policy: str | None) -> GroupChange:
+        leftover = self.describe_group(region, tmp_name(doc["RuleGroupName"])) is not None
         remote = self.describe_group(region, doc["RuleGroupName"])
-        if remote is None:
+        if remote is None and not leftover:
             return GroupChange(region, doc, "create", diff=push_diff.diff(None, doc))
-        change = GroupChange(region, doc, "update", remote, push_diff.diff(remote, doc))
-        have = remote["RuleGroupResponse"]["Capacity"]
+        change = GroupChange(region, doc, "update", remote, push_diff.diff(remote, doc), leftover=leftover)
+        have = remote["RuleGroupResponse"]["Capacity"] if remote else doc["Capacity"]
         need = push_diff.rules_needed(doc["RuleGroup"])
-        if need > have or (doc["Capacity"] != have and replace):
+        if leftover or need > have or (doc["Capacity"] != have and replace):
             if not replace:
+                why = (
+                    f"an interrupted --replace left {tmp_name(change.name)}; "
+                    if leftover
+                    else f"needs {need} rules but was created with capacity {have}, which cannot be raised. "
+                )
                 change.action, change.reason = (
                     "blocked",
-                    (
-                        f"needs {need} rules but was created with capacity {have}, which cannot be raised. Replace it: "
-                        f"create a new group, point the firewall policy at it, delete the old one; "
-                        f"`rulec push --replace --firewall-policy NAME` does exactly that"
-                    ),
+                    why + "Replace it: create a new group, point the firewall policy at it, delete the old one; "
+                    "`rulec push --replace --firewall-policy NAME` does exactly that (and finishes an interrupted one)",
                 )
-            elif not firewall_policy:
+            elif not policy:
                 change.action, change.reason = "blocked", "--replace needs --firewall-policy (the policy to repoint)"
             else:
                 change.action = "replace"
@@ -198,58 +137,90 @@ class Pusher:
             change.action = "none"
         return change
 
-    def _plan_policy(self, region: str, name: str, group_names: list[str]) -> PolicyChange:
-        try:
-            remote = self.call(region, "describe_firewall_policy", FirewallPolicyName=name)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ResourceNotFoundException":
-                return PolicyChange(region, name, {}, [], False, f"firewall policy '{name}' does not exist in {region}")
-            raise PushError(_api(exc), self.done) from None
-        body = remote["FirewallPolicy"]
-        refs = {r["ResourceArn"].rpartition("/")[2] for r in body.get("StatefulRuleGroupReferences", [])}
-        change = PolicyChange(
-            region,
-            name,
-            remote,
-            [g for g in group_names if g not in refs],
-            body.get("StatelessDefaultActions") != FORWARD or body.get("StatelessFragmentDefaultActions") != FORWARD,
-        )
-        if body.get("StatefulEngineOptions", {}).get("RuleOrder") == "STRICT_ORDER":
+    def _plan_policy(
+        self, region: str, name: str, docs: list[dict[str, Any]], desired: dict[str, Any] | None, prune: bool
+    ) -> PolicyChange:
+        remote = self.describe_policy(region, name)
+        change = PolicyChange(region, name, remote, desired, prune=prune)
+        if remote is None and desired is None:
+            change.reason = f"firewall policy '{name}' does not exist in {region}"
+            return change
+        built = {d["RuleGroupName"] for d in docs}
+        body = remote["FirewallPolicy"] if remote else None
+        if body and body.get(fwpolicy.SEO, {}).get("RuleOrder") == "STRICT_ORDER":
             change.reason = "uses STRICT_ORDER; rulec's groups use DEFAULT_ACTION_ORDER and the orders must match"
+            return change
+        if desired is None:  # --firewall-policy without a reviewed document: reference the groups, forward
+            prefix = remote["FirewallPolicyResponse"]["FirewallPolicyArn"].rpartition(":")[0]
+            desired = {
+                "StatelessDefaultActions": FORWARD,
+                "StatelessFragmentDefaultActions": FORWARD,
+                fwpolicy.REFS: [{"ResourceArn": f"{prefix}:stateful-rulegroup/{n}"} for n in sorted(built)],
+            }
+            change.desired = {"FirewallPolicy": desired}
+        stale = self._read_references(change, body or {}, built) if body else set()
+        change.merge = fwpolicy.merge(body, change.desired["FirewallPolicy"], stale)
+        if change.merge.removals and not prune:
+            change.reason = "would remove what is listed above; review it, then push again with --prune"
         return change
+
+    def _read_references(self, change: PolicyChange, body: dict[str, Any], built: set[str]) -> set[str]:
+        """Reads every other group the policy references: rulec's own that the build dropped are stale;
+        other teams' pass rules to EXTERNAL_NET are reported."""
+        stale = set()
+        for ref in body.get(fwpolicy.REFS, []):
+            arn, name = ref["ResourceArn"], fwpolicy.group_name(ref["ResourceArn"])
+            if name in built or (name.endswith(TMP_SUFFIX) and name[: -len(TMP_SUFFIX)] in built):
+                continue  # rulec's current groups, or a replace's temporary group (replace.py finishes it)
+            described = self.describe_group_arn(change.region, arn)
+            if described is None:
+                continue
+            if fwpolicy.is_rulec_group(described):
+                stale.add(arn)
+            elif passes := fwpolicy.open_passes(described):
+                change.passes[name] = passes
+        return stale
 
     # -- acting --------------------------------------------------------------------------------
     def dry_run(self, plan: Plan) -> None:
         """Let the service validate every write (DryRun=True); changes nothing."""
         for g in plan.groups:
             if g.action in ("create", "replace"):
-                self._create(g.region, g.request, dry_run=True)
+                self.create(g.region, g.request, dry_run=True)
             elif g.action == "update":
                 self._update(g, dry_run=True)
+        for p in plan.policies:
+            pending = any(g.region == p.region and g.action in ("create", "replace") for g in plan.groups)
+            if p.action == "update" and not pending:
+                self._write_policy(p, dry_run=True)
+            elif p.action == "create" and not pending:
+                self.checked(p.region, "create_firewall_policy", DryRun=True, **p.desired)
 
     def apply(self, plan: Plan) -> list[str]:
         if plan.blocked:
             raise PushError("nothing was written:\n  " + "\n  ".join(plan.blocked))
+        replaced: set[str] = set()
         for g in plan.groups:
             if g.action == "create":
-                self._create(g.region, g.request, dry_run=True)
-                self._create(g.region, g.request)
+                self.create(g.region, g.request, dry_run=True)
+                self.create(g.region, g.request)
             elif g.action == "update":
                 self._update(g)
             elif g.action == "replace":
-                self._replace(g, next(p for p in plan.policies if p.region == g.region))
+                policy = next(p for p in plan.policies if p.region == g.region)
+                swap.finish(self, g.region, g.request, policy.name)
+                replaced.add(g.region)
         for p in plan.policies:
-            if p.action == "update":
-                self._ensure_policy(p)
+            if p.region in replaced and p.remote is not None:
+                self._refresh(p)
+            if p.action in ("create", "update"):
+                self._write_policy(p)
         return self.done
 
-    def _create(self, region: str, doc: dict[str, Any], dry_run: bool = False) -> dict[str, Any]:
-        try:
-            response = self.call(region, "create_rule_group", DryRun=dry_run, **doc)
-        except ClientError as exc:
-            raise PushError(_api(exc), self.done) from None
+    def create(self, region: str, doc: dict[str, Any], dry_run: bool = False) -> dict[str, Any]:
+        response = self.checked(region, "create_rule_group", DryRun=dry_run, **doc)
         if not dry_run:
-            self._step(f"created {region}/{doc['RuleGroupName']} (capacity {doc['Capacity']})")
+            self.step(f"created {region}/{doc['RuleGroupName']} (capacity {doc['Capacity']})")
             self.wait_active(region, doc["RuleGroupName"])
         return response
 
@@ -274,80 +245,64 @@ class Pusher:
                     + "\n  Review them, then push again.",
                     self.done,
                 ) from None
-            raise PushError(_api(exc), self.done) from None
+            raise PushError(api_message(exc), self.done) from None
         if not dry_run:
-            self._step(f"updated {g.region}/{g.name}")
+            self.step(f"updated {g.region}/{g.name}")
             self.wait_active(g.region, g.name)
 
-    def _replace(self, g: GroupChange, policy: PolicyChange) -> None:
-        """Swap in a group with a new capacity; the firewall policy always points at a complete group."""
-        tmp = dict(g.request, RuleGroupName=g.name[: 128 - len(TMP_SUFFIX)] + TMP_SUFFIX)
-        old_arn = g.remote["RuleGroupResponse"]["RuleGroupArn"]
-        tmp_arn = self._create(g.region, tmp)["RuleGroupResponse"]["RuleGroupArn"]
-        self._swap_reference(policy, old_arn, tmp_arn)
-        self._delete(g.region, g.name)
-        new_arn = self._create(g.region, g.request)["RuleGroupResponse"]["RuleGroupArn"]
-        self._swap_reference(policy, tmp_arn, new_arn)
-        self._delete(g.region, tmp["RuleGroupName"])
-
-    def _delete(self, region: str, name: str) -> None:
-        try:
-            self.call(region, "delete_rule_group", RuleGroupName=name, Type="STATEFUL")
-        except ClientError as exc:
-            raise PushError(_api(exc), self.done) from None
-        self._step(f"deleted {region}/{name}")
+    def delete(self, region: str, name: str) -> None:
+        self.checked(region, "delete_rule_group", RuleGroupName=name, Type="STATEFUL")
+        self.step(f"deleted {region}/{name}")
         deadline = time.monotonic() + self.wait_timeout
         while self.describe_group(region, name) is not None:
             if time.monotonic() > deadline:
                 raise PushError(f"{region}/{name} was not deleted within {self.wait_timeout:.0f} s", self.done)
             time.sleep(self.poll)
 
-    def _policy_update(self, policy: PolicyChange, body: dict[str, Any], what: str) -> None:
-        latest = self.call(policy.region, "describe_firewall_policy", FirewallPolicyName=policy.name)
-        if (
-            latest["UpdateToken"] != policy.remote["UpdateToken"]
-            and latest["FirewallPolicy"] != policy.remote["FirewallPolicy"]
-        ):
+    def _refresh(self, p: PolicyChange) -> None:
+        """After a replace repointed the policy (with the latest token each time), merge again from there."""
+        p.remote = self.describe_policy(p.region, p.name)
+        if p.remote is None:
+            raise PushError(f"firewall policy {p.region}/{p.name} disappeared during the replace", self.done)
+        built = {fwpolicy.group_name(r["ResourceArn"]) for r in p.desired["FirewallPolicy"].get(fwpolicy.REFS, [])}
+        stale = self._read_references(p, p.remote["FirewallPolicy"], built)
+        p.merge = fwpolicy.merge(p.remote["FirewallPolicy"], p.desired["FirewallPolicy"], stale)
+
+    def _write_policy(self, p: PolicyChange, dry_run: bool = False) -> None:
+        desired = p.desired
+        if p.merge.removals and not p.prune:
             raise PushError(
-                f"firewall policy {policy.region}/{policy.name} changed remotely since the plan; "
-                "nothing was overwritten, push again",
+                f"firewall policy {p.region}/{p.name}: would remove "
+                + "; ".join(p.merge.removals)
+                + " (not in the plan that was approved): review, then push again",
                 self.done,
             )
+        what = "; ".join(c.split(" (arn:")[0] for c in p.merge.changes + (p.merge.removals if p.prune else []))
+        if p.remote is None:
+            self.checked(p.region, "create_firewall_policy", **desired)
+            self.step(f"created firewall policy {p.region}/{p.name}")
+            return
+        extra = {"Description": desired["Description"]} if desired.get("Description") else {}
         try:
-            response = self.call(
-                policy.region,
+            self.call(
+                p.region,
                 "update_firewall_policy",
-                FirewallPolicyName=policy.name,
-                FirewallPolicy=body,
-                UpdateToken=latest["UpdateToken"],
+                FirewallPolicyName=p.name,
+                FirewallPolicy=p.merge.body,
+                UpdateToken=p.remote["UpdateToken"],
+                DryRun=dry_run,
+                **extra,
             )
         except ClientError as exc:
-            raise PushError(_api(exc), self.done) from None
-        policy.remote = {"FirewallPolicy": body, "UpdateToken": response["UpdateToken"]}
-        self._step(f"firewall policy {policy.region}/{policy.name}: {what}")
-
-    def _swap_reference(self, policy: PolicyChange, old: str, new: str) -> None:
-        body = dict(policy.remote["FirewallPolicy"])
-        refs = [r for r in body.get("StatefulRuleGroupReferences", []) if r["ResourceArn"] != old]
-        body["StatefulRuleGroupReferences"] = refs + [{"ResourceArn": new}]
-        self._policy_update(policy, body, f"now references {new.rpartition('/')[2]}")
-
-    def _ensure_policy(self, policy: PolicyChange) -> None:
-        body = dict(policy.remote["FirewallPolicy"])
-        refs = list(body.get("StatefulRuleGroupReferences", []))
-        have = {r["ResourceArn"].rpartition("/")[2] for r in refs}
-        for name in policy.missing:
-            if name not in have:
-                arn = self.describe_group(policy.region, name)["RuleGroupResponse"]["RuleGroupArn"]
-                refs.append({"ResourceArn": arn})
-        body.update(
-            StatefulRuleGroupReferences=refs, StatelessDefaultActions=FORWARD, StatelessFragmentDefaultActions=FORWARD
-        )
-        what = ", ".join(
-            [f"references {n}" for n in policy.missing]
-            + (["forwards to the stateful engine"] if policy.forward else [])
-        )
-        self._policy_update(policy, body, what)
+            if exc.response["Error"]["Code"] == "InvalidTokenException":
+                raise PushError(
+                    f"firewall policy {p.region}/{p.name} changed remotely since the plan; "
+                    "nothing was overwritten, push again",
+                    self.done,
+                ) from None
+            raise PushError(api_message(exc), self.done) from None
+        if not dry_run:
+            self.step(f"firewall policy {p.region}/{p.name}: {what}")
 
     def wait_active(self, region: str, name: str) -> None:
         deadline = time.monotonic() + self.wait_timeout
@@ -359,12 +314,3 @@ class Pusher:
             if status == "ERROR" or time.monotonic() > deadline:  # MISSING: not yet visible, keep polling
                 raise PushError(f"{region}/{name} is {status}, not ACTIVE, after {self.wait_timeout:.0f} s", self.done)
             time.sleep(self.poll)
-
-    def _step(self, message: str) -> None:
-        self.done.append(message)
-        self.log(f"  {message}")
-
-
-def _api(exc: ClientError) -> str:
-    err = exc.response.get("Error", {})
-    return f"{exc.operation_name}: {err.get('Code')}: {err.get('Message')}"

@@ -16,6 +16,10 @@ DROPPED_BY = {
 }
 
 
+RESOLVED_DOMAIN = "AWS_ROUTE_53_RESOLVED_DOMAIN"
+PROTOCOL_TYPES = ("TLS_SNI", "HTTP_HOST")  # the target types that inspect a protocol (and get a default drop)
+
+
 @dataclass(frozen=True)
 class DomainListGroup:
     name: str
@@ -26,12 +30,17 @@ class DomainListGroup:
     target_types: tuple[str, ...]
     targets: tuple[str, ...]
     generated: str = "ALLOWLIST"
+    external_net: tuple[str, ...] | None = None  # defined by the group (strict egress), else the policy's
 
     @property
     def rule_count(self) -> int:
-        """Rules Network Firewall generates: one per target and type, plus a default drop per type."""
-        extra = len(self.target_types) if self.generated == "ALLOWLIST" else 0
-        return len(self.targets) * len(self.target_types) + extra
+        """Rules Network Firewall generates: one per target and type, plus, for an ALLOWLIST, a default drop per
+        protocol type (TLS_SNI, HTTP_HOST; AWS_ROUTE_53_RESOLVED_DOMAIN alone is additive and has none).
+
+        Counting every type per target is the conservative reading for AWS_ROUTE_53_RESOLVED_DOMAIN, which AWS
+        ANDs into the protocol rules of an ALLOWLIST; DryRun reports the service's own figure."""
+        defaults = sum(t in PROTOCOL_TYPES for t in self.target_types) if self.generated == "ALLOWLIST" else 0
+        return len(self.targets) * len(self.target_types) + defaults
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,10 @@ class StatefulRule:
     direction: str = "ANY"
     destination: str = "Any"
     destination_port: str = "Any"
+    options: tuple[tuple[str, str | None], ...] = ()  # (keyword, settings) in order; the sid comes last
+    match: str = ""  # what the rule means, for the engine model (rulec.verify.model); "" = its header only
+    note: str = ""  # why it exists, for reviewers
+    min_suricata: int = 7  # oldest Suricata major version that parses it
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,8 @@ class StatefulGroup:
     capacity_explicit: bool
     home_net: tuple[str, ...]
     rules: tuple[StatefulRule, ...]
+    external_net: tuple[str, ...] | None = None
+    role: str = "deny"  # deny (deny_protocols) | strict (strict egress and services)
 
     @property
     def rule_count(self) -> int:

@@ -11,25 +11,13 @@ import difflib
 from dataclasses import dataclass, field
 from collections.abc import Iterable
 
+from rulec.compile import egress
+from rulec.compile.egress import DeclaredPolicy, ResolvedService
+from rulec.compile.origin import Origin
 from rulec.errors import Diagnostic, Position, RulecError
-from rulec.load.catalog import Catalogs, Entry
+from rulec.load.catalog import Catalogs
 from rulec.load.domains import Matcher
 from rulec.load.policy import LoadedPolicy
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Why a name is in the allowlist: the policy line, and the feature/catalog entry if any."""
-
-    pos: Position
-    feature: str | None = None
-    entry: Entry | None = None
-    entry_pos: Position | None = None
-
-    def describe(self) -> str:
-        if self.feature is None:
-            return f"allow at {self.pos}"
-        return f"feature '{self.feature}' at {self.pos} ({self.entry.label if self.entry else ''}, {self.entry_pos})"
 
 
 @dataclass
@@ -60,6 +48,10 @@ class ResolvedRegion:
     targets: list[Target]
     collapsed: list[Collapse]
     deny_protocols: list[str]
+    egress: str = "domains"  # domains | strict
+    services: list[ResolvedService] = field(default_factory=list)
+    firewall_policy: DeclaredPolicy | None = None
+    inspection_cidr: str | None = None
 
 
 def resolve(lp: LoadedPolicy, catalogs: Catalogs) -> list[ResolvedRegion]:
@@ -93,8 +85,28 @@ def resolve(lp: LoadedPolicy, catalogs: Catalogs) -> list[ResolvedRegion]:
                 except RulecError as exc:
                     problems.extend(exc.diagnostics)
             raw.extend((name, Origin(lp.doc.at(*apath, i))) for i, name in enumerate(allow))
+        mode = egress.egress_mode(lp, spec)
+        declared = egress.declared_policy(lp, region, spec, problems)
+        from_catalog = []
+        if mode == "strict":  # a catalog host with a non-HTTP port is a service, not a name to inspect
+            from_catalog = [(n, o.entry.port, o) for n, o in raw if o.entry is not None and o.entry.non_http]
+            raw = [(n, o) for n, o in raw if o.entry is None or not o.entry.non_http]
+        validation = declared.validation if declared else None
+        found = egress.services(lp, region, spec, from_catalog, validation, mode == "strict", problems)
         targets, collapsed = collapse(raw)
-        out.append(ResolvedRegion(region, list(spec.home_net), targets, collapsed, list(lp.policy.deny_protocols)))
+        out.append(
+            ResolvedRegion(
+                region,
+                list(spec.home_net),
+                targets,
+                collapsed,
+                list(lp.policy.deny_protocols),
+                mode,
+                found,
+                declared,
+                spec.inspection_cidr,
+            )
+        )
     if problems:
         raise RulecError(problems)
     return out

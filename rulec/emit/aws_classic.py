@@ -22,13 +22,20 @@ def rule_document(rule: StatefulRule) -> dict[str, Any]:
             "Destination": rule.destination,
             "DestinationPort": rule.destination_port,
         },
-        "RuleOptions": [{"Keyword": f"sid:{rule.sid}"}],
+        "RuleOptions": [*map(_option, rule.options), {"Keyword": f"sid:{rule.sid}"}],
     }
+
+
+def _option(option: tuple[str, str | None]) -> dict[str, Any]:
+    keyword, settings = option
+    return {"Keyword": keyword} if settings is None else {"Keyword": keyword, "Settings": [settings]}
 
 
 def rule_group(group: Group) -> dict[str, Any]:
     """The `RuleGroup` member of the request."""
     variables = {"IPSets": {"HOME_NET": {"Definition": list(group.home_net)}}}
+    if group.external_net is not None:
+        variables["IPSets"]["EXTERNAL_NET"] = {"Definition": list(group.external_net)}
     if isinstance(group, DomainListGroup):
         source: dict[str, Any] = {
             "RulesSourceList": {
@@ -58,12 +65,13 @@ def to_bytes(doc: Any) -> bytes:
 
 
 class RequestValidator:
-    """Checks requests against schemas/create-rule-group.schema.json (jsonschema is imported lazily)."""
+    """Checks requests against schemas/<name>.schema.json (jsonschema is imported lazily)."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "create-rule-group") -> None:
         import jsonschema
 
-        schema = load_schema("create-rule-group")
+        self._title = "".join(part.title() for part in name.split("-"))
+        schema = load_schema(name)
         self._validator = jsonschema.Draft202012Validator(schema)
 
     def check(self, doc: dict[str, Any], where: str) -> None:
@@ -73,7 +81,7 @@ class RequestValidator:
                 [
                     Diagnostic(
                         Position(where),
-                        f"generated request fails the CreateRuleGroup schema at "
+                        f"generated request fails the {self._title} schema at "
                         f"{'/'.join(map(str, e.absolute_path)) or '/'}: {e.message}",
                     )
                     for e in errors[:10]

@@ -39,7 +39,9 @@ PROTOCOLS = (
     "QUIC",
 )
 Protocol = Literal[PROTOCOLS]  # type: ignore[valid-type]
-TargetType = Literal["TLS_SNI", "HTTP_HOST"]
+TargetType = Literal["TLS_SNI", "HTTP_HOST", "AWS_ROUTE_53_RESOLVED_DOMAIN"]
+RESOLVED_DOMAIN = "AWS_ROUTE_53_RESOLVED_DOMAIN"
+Egress = Literal["domains", "strict"]
 MAX_CAPACITY = 50_000
 
 
@@ -105,12 +107,71 @@ class GroupSpec(_Model):
 class Groups(_Model):
     allowlist: GroupSpec = GroupSpec(name="Databricks-FQDNs")
     deny: GroupSpec = GroupSpec(name="Deny-Protocols")
+    strict: GroupSpec = GroupSpec(name="Egress-Strict")
 
     @model_validator(mode="after")
     def _distinct(self) -> Groups:
-        if self.allowlist.name.lower() == self.deny.name.lower():
-            raise ValueError(f"allowlist and deny groups share the name '{self.deny.name}'")
+        seen: dict[str, str] = {}
+        for kind in ("allowlist", "deny", "strict"):
+            name = getattr(self, kind).name
+            if name.lower() in seen:
+                raise ValueError(f"{seen[name.lower()]} and {kind} groups share the name '{name}'")
+            seen[name.lower()] = kind
         return self
+
+
+class Service(_Model):
+    """A non-HTTP destination that `egress: strict` lets through, such as a MySQL metastore."""
+
+    host: Name = Field(description="The service's DNS name (exact, no wildcard)")
+    port: Annotated[int, Field(ge=1, le=65535)]
+    protocol: Literal["TCP", "UDP"] = "TCP"
+    ips: Annotated[list[Cidr], Field(min_length=1)] | None = Field(
+        default=None,
+        description="Destination CIDRs; without them the service matches by Route 53 resolved domain, "
+        "which needs firewall_policy.resolved_ip_validation",
+    )
+
+    @model_validator(mode="after")
+    def _exact(self) -> Service:
+        if self.host.startswith("."):
+            raise ValueError(f"a service needs an exact host, not the wildcard '{self.host}'")
+        return self
+
+
+def _no_default_actions(value: object) -> object:
+    raise ValueError(
+        "Network Firewall accepts stateful default actions only under STRICT_ORDER, and rulec's groups use "
+        "the default action order; remove the key (egress: strict drops what the groups do not allow)"
+    )
+
+
+class ResolvedIPValidation(_Model):
+    """Route53ResolvedIPValidation: drop flows to addresses the Route 53 Resolver never returned."""
+
+    action: Literal["ALERT", "DROP", "REJECT"]
+    dns_firewall_rule_group_id: Annotated[str, Field(pattern=r"^rslvr-frg-[0-9a-f]{1,246}$")] | None = Field(
+        default=None, description="DNS Firewall rule group (rslvr-frg-...); required"
+    )
+    dns_expiry_exception_policy: Literal["DROP", "REJECT", "CONTINUE"] = "DROP"
+    source_ip_ranges: Annotated[list[Cidr], Field(min_length=1)] | None = Field(
+        default=None, description="Clients whose flows are validated; default: the firewall policy's home_net"
+    )
+
+
+class FirewallPolicySpec(_Model):
+    """The firewall policy as code (CreateFirewallPolicy). Regions may override it key by key."""
+
+    name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9-]+$", min_length=1, max_length=128)] | None = None
+    description: Annotated[str, Field(max_length=512, pattern=r"^[^\n\r]*$")] | None = None
+    home_net: Annotated[list[Cidr], Field(min_length=1)] | None = Field(
+        default=None, description="PolicyVariables HOME_NET; default: the region's home_net"
+    )
+    stream_exception_policy: Literal["DROP", "CONTINUE", "REJECT"] | None = None
+    resolved_ip_validation: ResolvedIPValidation | None = None
+    stateful_default_actions: Annotated[object, AfterValidator(_no_default_actions)] = Field(
+        default=None, json_schema_extra={"not": {}}
+    )
 
 
 class RegionSpec(_Model):
@@ -126,22 +187,94 @@ class RegionSpec(_Model):
     ]
     features: list[FeatureName] = []
     allow: list[Name] = []
+    services: list[Service] = Field(default=[], description="Added to the top-level services")
+    egress: Egress | None = Field(default=None, description="Overrides the top-level egress for this region")
+    firewall_policy: FirewallPolicySpec | None = Field(default=None, description="Overrides keys of the top level")
+    inspection_cidr: Cidr | None = Field(
+        default=None, description="The inspection VPC's CIDR (AWS's default HOME_NET without PolicyVariables)"
+    )
+
+
+def _ipv4(value: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(value))
+    except ValueError:
+        raise ValueError(f"'{value}' is not an IPv4 address such as 10.0.0.10") from None
+
+
+def _probe_host(value: str) -> str:
+    if any(not 0x20 < ord(c) < 0x7F for c in value):
+        raise ValueError(f"{value!r}: a probe host is sent exactly as written; use printable ASCII (xn-- for IDN)")
+    return value
+
+
+def _payload(value: str) -> str:
+    if value.startswith("hex:"):
+        try:
+            bytes.fromhex(value[4:])
+        except ValueError:
+            raise ValueError("'hex:' must be followed by pairs of hex digits (spaces allowed)") from None
+    elif any(ord(c) > 0xFF for c in value):
+        raise ValueError("a payload string holds bytes: use \\xNN escapes or 'hex:...' for anything above \\xff")
+    return value
+
+
+def probe_bytes(value: str) -> bytes:
+    """A `payload` / `http.raw` as the bytes sent: `hex:0d0a...` or the string's characters as bytes 0-255."""
+    return bytes.fromhex(value[4:]) if value.startswith("hex:") else value.encode("latin-1")
+
+
+class HttpRaw(_Model):
+    raw: Annotated[str, AfterValidator(_payload), Field(min_length=1)] = Field(
+        description="The whole request, sent as written (YAML escapes such as \\r\\n, or hex:...)"
+    )
 
 
 class Probe(_Model):
     """A connection `rulec verify` sends through the rule groups, and the verdict it must get."""
 
     kind: Literal["tls", "http", "ssh", "ftp", "icmp", "tcp", "udp"]
-    host: Name | None = Field(default=None, description="SNI / Host name; required for tls and http")
+    host: Annotated[str, AfterValidator(_probe_host)] | None = Field(
+        default=None, description='SNI / Host, sent exactly as written (no normalisation); "" sends none'
+    )
     port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    src: Annotated[str, AfterValidator(_ipv4)] | None = Field(
+        default=None, description="Client address (default: a host in the region's first HOME_NET block)"
+    )
+    dst: Annotated[str, AfterValidator(_ipv4)] | None = Field(
+        default=None, description="Server address (default: a fresh address outside HOME_NET)"
+    )
+    payload: Annotated[str, AfterValidator(_payload)] | None = Field(
+        default=None, description="tcp/udp: the bytes the client sends (YAML escapes, or hex:...)"
+    )
+    pad: Annotated[int, Field(ge=512, le=16_000)] | None = Field(
+        default=None, description="tls: pad the ClientHello record to this many bytes (1800 = post-quantum size)"
+    )
+    split: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="tls/http/tcp: cut the client's first message into two TCP segments here"
+    )
+    http: HttpRaw | None = None
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")] | None = Field(
+        default=None, description="Only in this region"
+    )
     expect: Literal["pass", "drop"]
 
     @model_validator(mode="after")
     def _host(self) -> Probe:
-        if self.kind in ("tls", "http") and (self.host is None or self.host.startswith(".")):
-            raise ValueError(f"a {self.kind} probe needs a 'host' (an exact name, not a wildcard)")
+        if self.kind == "tls" and self.host is None:
+            raise ValueError("a tls probe needs a 'host' (\"\" for a ClientHello without SNI)")
+        if self.kind == "http" and (self.host is None) == (self.http is None):
+            raise ValueError("a http probe needs a 'host' (\"\" for none) or 'http: {raw: ...}', not both")
         if self.kind == "icmp" and self.port is not None:
             raise ValueError("an icmp probe has no port")
+        if self.payload is not None and self.kind not in ("tcp", "udp"):
+            raise ValueError("'payload' is for tcp and udp probes")
+        if self.http is not None and self.kind != "http":
+            raise ValueError("'http' is for http probes")
+        if self.pad is not None and self.kind != "tls":
+            raise ValueError("'pad' is for tls probes")
+        if self.split is not None and self.kind not in ("tls", "http", "tcp"):
+            raise ValueError("'split' is for tls, http and tcp probes")
         return self
 
 
@@ -171,9 +304,16 @@ class Policy(_Model):
     version: Literal[1]
     target_types: Annotated[list[TargetType], Field(min_length=1)] = ["TLS_SNI", "HTTP_HOST"]
     deny_protocols: list[Protocol] = []
+    egress: Egress = Field(
+        default="domains",
+        description="domains: only TLS/HTTP names are filtered (the reference design); strict: everything "
+        "else from HOME_NET to EXTERNAL_NET is dropped unless it is a declared service",
+    )
     groups: Groups = Groups()
     features: list[FeatureName] = Field(default=[], description="Features applied to every region")
     allow: list[Name] = Field(default=[], description="Names allowed in every region")
+    services: list[Service] = Field(default=[], description="Non-HTTP destinations strict egress lets through")
+    firewall_policy: FirewallPolicySpec | None = None
     regions: Annotated[dict[RegionName, RegionSpec], Field(min_length=1)]
     verify: VerifySpec = VerifySpec()
     waivers: list[Waiver] = Field(default=[], description="Accepted risk findings (see `rulec lint`)")

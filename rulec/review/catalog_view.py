@@ -23,16 +23,6 @@ def listing(root: Path | None = None) -> dict[str, Any]:
     return {"regions": regions, "features": features}
 
 
-def listing_text(data: dict[str, Any]) -> str:
-    lines = ["regions:"]
-    for r in data["regions"]:
-        missing = f" (missing: {', '.join(r['missing'])})" if r["missing"] else ""
-        lines.append(f"  {r['region']:<15} {r['completeness']}{missing}")
-    lines.append("features:")
-    lines.extend(f"  {f['name']:<15} {f['description']}" for f in data["features"])
-    return "\n".join(lines)
-
-
 def show(feature: str, region: str | None = None, root: Path | None = None) -> dict[str, Any]:
     """A feature's names in `region`; without a region, for a feature that is the same in every region."""
     cats = Catalogs(root or default_root())
@@ -70,13 +60,23 @@ def show(feature: str, region: str | None = None, root: Path | None = None) -> d
     }
 
 
-def show_text(data: dict[str, Any]) -> str:
-    lines = [f"{data['feature']} in {data['region']}: {data['description']}"]
+def render_listing(data: dict[str, Any]) -> str:
+    lines = ["regions:"]
+    for r in data["regions"]:
+        missing = f" (missing: {', '.join(r['missing'])})" if r["missing"] else ""
+        lines.append(f"  {r['region']:<15} {r['completeness']}{missing}")
+    lines.append("features:")
+    lines += [f"  {f['name']:<15} {f['description']}" for f in data["features"]]
+    return "\n".join(lines)
+
+
+def render_show(feature: str, region: str | None, data: dict[str, Any]) -> str:
+    lines = [f"{feature} in {region or data['region']}: {data['description']}"]
     if data["unnecessary_with"]:
         lines.append(f"  not needed with: {data['unnecessary_with']}")
     for e in data["entries"]:
         lines.append(f"  {e['entry']}  ({e['where']}, reviewed {e['reviewed']})")
-        lines.extend(f"    -> {t}" for t in e["targets"])
+        lines += [f"    -> {t}" for t in e["targets"]]
         lines.append(f"    source: {e['source']}")
         if e["note"]:
             lines.append(f"    note: {e['note']}")

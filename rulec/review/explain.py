@@ -1,21 +1,23 @@
-"""Why would Network Firewall pass or drop a host? The deciding target or rule, and where it came from."""
+"""Why would Network Firewall pass or drop a host (or HOST:PORT)? The engine model decides (the one `verify`
+holds against Suricata); this module names the deciding target or rule and where it came from."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rulec.compile.ir import DROPPED_BY, DomainListGroup, RegionPlan, StatefulGroup
+from rulec.compile.ir import DomainListGroup, RegionPlan
 from rulec.compile.resolve import Origin
-from rulec.emit.suricata import domain_sid
 from rulec.errors import RulecError
-from rulec.load.domains import BadName, Matcher, normalize
+from rulec.load.domains import BadName, normalize
+from rulec.verify import model
+from rulec.verify.world import World
 
-TYPE_PROTOCOL = {"TLS_SNI": ("TLS", "tls"), "HTTP_HOST": ("HTTP", "http")}
+TYPE_PROTOCOL = {"TLS_SNI": ("TLS", "tls", 443), "HTTP_HOST": ("HTTP", "http", 80)}
 
 
 @dataclass
 class Verdict:
-    protocol: str  # TLS or HTTP
+    protocol: str  # TLS, HTTP, or TCP/UDP for a service port
     verdict: str  # pass | drop | uninspected
     reason: str
     origins: list[str] = field(default_factory=list)
@@ -32,57 +34,89 @@ def origin_text(o: Origin) -> str:
     )
 
 
-def explain(host: str, plan: RegionPlan) -> list[Verdict]:
+def parse_host(text: str) -> tuple[str, int | None]:
+    """HOST or HOST:PORT as typed on the command line."""
+    host, port = text, None
+    if text.count(":") == 1:
+        host, raw = text.split(":")
+        if not raw.isdigit() or not 0 < int(raw) < 65536:
+            raise RulecError(f"'{text}': the port must be a number from 1 to 65535")
+        port = int(raw)
     try:
         name = normalize(host)
     except BadName as exc:
         raise RulecError(str(exc)) from None
     if name.startswith("."):
         raise RulecError(f"'{host}' is a wildcard; explain takes a host name such as 'files.pythonhosted.org'")
-    lists = [g for g in plan.groups if isinstance(g, DomainListGroup)]
-    denies = [(g, r) for g in plan.groups if isinstance(g, StatefulGroup) for r in g.rules if r.action == "DROP"]
+    return name, port
+
+
+def explain(text: str, plan: RegionPlan) -> list[Verdict]:
+    name, port = parse_host(text)
+    world = World.for_plan(plan)
+    if port is not None and port not in (80, 443):
+        return [_service(name, port, plan, world, proto) for proto in ("TCP", "UDP")]
     out = []
-    for ttype in ("TLS_SNI", "HTTP_HOST"):
-        label, proto = TYPE_PROTOCOL[ttype]
-        blocked = next(((g, r) for g, r in denies if r.protocol in DROPPED_BY[ttype]), None)
-        if blocked:
-            g, r = blocked
-            out.append(Verdict(label, "drop", f"{g.name} sid {r.sid} drops every {r.protocol} flow"))
+    for ttype, (label, app, default_port) in TYPE_PROTOCOL.items():
+        if port is not None and port != default_port:
             continue
-        group = next((g for g in lists if ttype in g.target_types), None)
-        if group is None:
-            out.append(
-                Verdict(
-                    label,
-                    "uninspected",
-                    f"no domain list inspects {ttype}: the flow passes the "
-                    "rule groups (the firewall policy's default action decides)",
-                )
-            )
-            continue
-        target = Matcher(group.targets).match(name)
-        if target is None:
-            sid = domain_sid(group, ttype)
-            v = Verdict(
-                label,
-                "drop",
-                f"no target matches; {group.name}'s default drop "
-                f'(sid {sid} in {group.name}.rules: "not matching any {label} allowlisted FQDNs")',
-            )
-            v.notes = _near_misses(name, group.targets)
-        else:
-            sid = domain_sid(group, ttype, target)
-            how = "exactly" if target == name else ("at the apex" if target[1:] == name else "as a subdomain")
-            v = Verdict(label, "pass", f"matches {target} {how} ({group.name}, sid {sid} in {group.name}.rules)")
-            t = next(t for t in plan.resolved.targets if t.name == target)
-            v.origins = [origin_text(o) for o in t.origins]
-            v.notes = [
-                f"{c.name} ({c.reason}) was written at {c.origin.pos}"
-                for c in plan.resolved.collapsed
-                if c.into == target and c.name != target
-            ]
-        out.append(v)
+        flow = world.flow(app, name, default_port)
+        decision = model.decide(plan.groups, flow, world.context())
+        out.append(_verdict(label, ttype, name, decision, plan))
     return out
+
+
+def _verdict(label: str, ttype: str, name: str, d: model.Decision, plan: RegionPlan) -> Verdict:
+    if d.verdict == "uninspected":
+        return Verdict(
+            label,
+            "uninspected",
+            f"no rule matches {label} to {name}: the flow passes the rule groups (no domain list inspects "
+            f"{ttype}; the firewall policy's default action decides)",
+        )
+    group = next((g for g in plan.groups if g.name == d.group), None)
+    if not isinstance(group, DomainListGroup):
+        where = f"{d.group} sid {d.sid}" if d.group else "the firewall policy"
+        return Verdict(label, d.verdict, f"{where}: {d.why}")
+    target = d.why.split(" ", 1)[1] if d.why.startswith(ttype + " ") else None
+    if target is None:
+        v = Verdict(
+            label,
+            d.verdict,
+            f"no target matches; {group.name}'s default drop "
+            f'(sid {d.sid} in {group.name}.rules: "not matching any {label} allowlisted FQDNs")',
+        )
+        v.notes = _near_misses(name, group.targets)
+        return v
+    how = "exactly" if target == name else ("at the apex" if target[1:] == name else "as a subdomain")
+    v = Verdict(label, d.verdict, f"matches {target} {how} ({group.name}, sid {d.sid} in {group.name}.rules)")
+    t = next(t for t in plan.resolved.targets if t.name == target)
+    v.origins = [origin_text(o) for o in t.origins]
+    v.notes = [
+        f"{c.name} ({c.reason}) was written at {c.origin.pos}"
+        for c in plan.resolved.collapsed
+        if c.into == target and c.name != target
+    ]
+    return v
+
+
+def _service(name: str, port: int, plan: RegionPlan, world: World, proto: str) -> Verdict:
+    service = next(
+        (s for s in plan.resolved.services if s.host == name and s.port == port and s.protocol == proto), None
+    )
+    flow = world.service_flow(service, name, port, proto)
+    d = model.decide(plan.groups, flow, world.context())
+    if d.verdict == "uninspected":
+        reason = f"no rule matches {proto} to {name}:{port}: it passes the rule groups"
+        if plan.resolved.egress == "domains":
+            reason += " (egress: domains filters only TLS and HTTP names; egress: strict closes this)"
+        return Verdict(proto, "uninspected", reason)
+    reason = f"{d.group} sid {d.sid}: {d.why}" if d.group else d.why
+    v = Verdict(proto, d.verdict, reason)
+    if service is not None:
+        o = service.origin
+        v.origins = [origin_text(o) if o.feature else f"service entry at {o.pos}"]
+    return v
 
 
 def _near_misses(name: str, targets: tuple[str, ...]) -> list[str]:

@@ -6,15 +6,24 @@ One Suricata run per region, over all its groups together, as Network Firewall e
 from __future__ import annotations
 
 import ipaddress
+import os
+import socket
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import BinaryIO
 
 from rulec.compile.ir import RegionPlan
-from rulec.errors import RulecError
+from rulec.errors import Diagnostic, RulecError
 from rulec.load.policy import Probe as ProbeSpec
-from rulec.verify import engine
+from rulec.load.policy import probe_bytes
+from rulec.verify import engine, flows, model, paths
 from rulec.verify.pcap import FTP_GREETING, HTTP_RESPONSE, SSH_BANNER, Pcap, TcpFlow, client_hello, http_request
-from rulec.verify.probes import DEFAULT_PORT, Probe, derive, home_host
+from rulec.verify.probes import DEFAULT_PORT, Probe, derive
+from rulec.verify.world import World, external_bound
+
+DEFAULT_PAYLOAD = b"rulec-verify\n"
 
 _POOLS = ("198.18.0.0/15", "100.64.0.0/10", "172.16.0.0/12")
 
@@ -25,6 +34,8 @@ class Verdict:
     dropped: bool
     by: engine.RuleRef | None
     app_proto: str | None
+    # on an older Suricata, per the engine model: (its verdict, why it differs from Suricata 8, which AWS runs)
+    differs: tuple[str, str] | None = None
 
     @property
     def verdict(self) -> str:
@@ -37,7 +48,11 @@ class Verdict:
 
     @property
     def ok(self) -> bool:
-        return self.probe.expect == "open" or (self.verdict == self.probe.expect and self.understood)
+        if self.probe.expect == "open":
+            return True
+        if self.differs and self.verdict == self.differs[0]:
+            return True  # a known difference of an older Suricata, reported as such
+        return self.verdict == self.probe.expect and self.understood
 
     @property
     def uncovered(self) -> bool:
@@ -56,64 +71,235 @@ class RegionReport:
         return [v for v in self.verdicts if not v.ok]
 
 
-def user_probes(specs: list[ProbeSpec], doc, root: tuple = ()) -> list[Probe]:
-    """User probes, each remembering the file:line it was written at."""
-    return [
-        Probe(s.kind, s.host, s.port or DEFAULT_PORT[s.kind], s.expect, f"user probe at {doc.at(*root, i)}")
-        for i, s in enumerate(specs)
-    ]
+def _client_message(p: Probe) -> bytes | None:
+    """What the client sends first (the part `split` cuts), or None for kinds without one."""
+    if p.kind == "tls":
+        return client_hello(p.host, p.pad)
+    if p.kind == "http":
+        return p.http_raw if p.http_raw is not None else http_request(p.host)
+    if p.kind in ("tcp", "udp"):
+        return p.payload if p.payload is not None else DEFAULT_PAYLOAD
+    return None
+
+
+def user_probes(specs: list[ProbeSpec], doc, root: tuple = (), regions: tuple[str, ...] | None = None) -> list[Probe]:
+    """User probes, each remembering the file:line it was written at. Hosts are kept exactly as written."""
+    probes, problems = [], []
+    for i, s in enumerate(specs):
+        at = doc.at(*root, i)
+        p = Probe(
+            s.kind,
+            s.host,
+            s.port or DEFAULT_PORT[s.kind],
+            s.expect,
+            f"user probe at {at}",
+            source=s.src,
+            dst=s.dst,
+            payload=None if s.payload is None else probe_bytes(s.payload),
+            pad=s.pad,
+            split=s.split,
+            http_raw=None if s.http is None else probe_bytes(s.http.raw),
+            region=s.region,
+        )
+        if regions is not None and s.region is not None and s.region not in regions:
+            problems.append(Diagnostic(doc.at(*root, i, "region"), f"region '{s.region}' is not in the policy"))
+        try:
+            message = _client_message(p)
+        except ValueError as exc:
+            problems.append(Diagnostic(doc.at(*root, i, "pad"), str(exc)))
+            continue
+        if p.split is not None and message is not None and p.split >= len(message):
+            problems.append(
+                Diagnostic(doc.at(*root, i, "split"), f"split {p.split} is not inside the {len(message)}-byte message")
+            )
+        probes.append(p)
+    if problems:
+        raise RulecError(problems)
+    return probes
 
 
 def _addresses(home_net: tuple[str, ...], count: int) -> list[str]:
     nets = [ipaddress.ip_network(c) for c in home_net]
     for pool in map(ipaddress.ip_network, _POOLS):
         if not any(pool.overlaps(n) for n in nets) and pool.num_addresses > count + 2:
-            return [str(pool.network_address + 1 + i) for i in range(count)]
+            first = int(pool.network_address) + 1
+            return [socket.inet_ntoa((first + i).to_bytes(4, "big")) for i in range(count)]
     raise RulecError("HOME_NET covers every address pool rulec probes towards; narrow HOME_NET")
 
 
-def synthesize(probes: list[Probe], client: str, servers: list[str]) -> bytes:
-    pcap = Pcap()
+def _ports(i: int) -> int:
+    return 10_000 + i % 50_000
+
+
+def synthesize(probes: list[Probe], client: str, servers: list[str], out: BinaryIO | None = None) -> bytes:
+    """The probes' traffic as a pcap, written to `out` as it is built (or returned when `out` is None)."""
+    pcap = Pcap(out)
     for i, (p, server) in enumerate(zip(probes, servers, strict=True)):
-        src, sport = p.source or client, 10_000 + i % 50_000
+        src, dst, sport = p.source or client, p.dst or server, _ports(i)
         if p.kind == "icmp":
-            pcap.icmp_echo(src, server, i)
+            pcap.icmp_echo(src, dst, i)
+        elif p.kind == "ip":  # another IP protocol (port = its number), e.g. a GRE-encapsulated frame
+            body = b"\x00\x00\x08\x00" + (p.payload if p.payload is not None else DEFAULT_PAYLOAD)
+            pcap.packet(socket.inet_aton(src), socket.inet_aton(dst), p.port, body)
+        elif p.kind == "syn":
+            TcpFlow(pcap, src, dst, sport, p.port).syn(p.payload if p.payload is not None else DEFAULT_PAYLOAD)
         elif p.kind == "udp":
-            pcap.udp(src, server, sport, p.port, b"rulec-verify\n")
+            pcap.udp(src, dst, sport, p.port, _client_message(p))
         else:
-            flow = TcpFlow(pcap, src, server, sport, p.port).open()
-            if p.kind == "tls":
-                flow.client_says(client_hello(p.host))
-            elif p.kind == "http":
-                flow.client_says(http_request(p.host)).server_says(HTTP_RESPONSE)
+            flow = TcpFlow(pcap, src, dst, sport, p.port).open()
+            if p.kind == "http":
+                flow.client_says(_client_message(p), p.split).server_says(HTTP_RESPONSE)
             elif p.kind == "ssh":
                 flow.server_says(SSH_BANNER).client_says(SSH_BANNER)
             elif p.kind == "ftp":
                 flow.server_says(FTP_GREETING).client_says(b"USER anonymous\r\n")
             else:
-                flow.client_says(b"rulec-verify\n")
+                flow.client_says(_client_message(p), p.split)
             flow.close()
     return pcap.bytes()
 
 
-def verify_region(plan: RegionPlan, extra: list[Probe], suricata: str | None = None) -> RegionReport:
+def _keys(probes: list[Probe], client: str, servers: list[str]) -> Callable[[dict], int | None]:
+    """Map an EVE event back to its probe by the flow's addresses and ports, in either direction."""
+    index: dict[tuple, int] = {}
+    for i, (p, server) in enumerate(zip(probes, servers, strict=True)):
+        src, dst = p.source or client, p.dst or server
+        index[(src, dst) if p.kind in ("icmp", "ip") else (src, _ports(i), dst, p.port)] = i
+
+    def key(event: dict) -> int | None:
+        src, dst, sp, dp = event.get("src_ip"), event.get("dest_ip"), event.get("src_port"), event.get("dest_port")
+        if sp is None:
+            found = index.get((src, dst))
+            return index.get((dst, src)) if found is None else found
+        found = index.get((src, sp, dst, dp))
+        return index.get((dst, dp, src, sp)) if found is None else found
+
+    return key
+
+
+def verify_region(
+    plan: RegionPlan,
+    extra: list[Probe],
+    suricata: str | None = None,
+    options: engine.Options | None = None,
+    bound: str | None = None,
+) -> RegionReport:
+    """Send the region's probes through its groups on Suricata. `bound` picks the EXTERNAL_NET to assume when
+    no firewall policy is declared (see world.external_bound); AWS-only parts are modelled (see engine.Adapter)."""
     started = time.perf_counter()
-    probes, notes = derive(plan)
-    probes += extra
-    client = next((h for h in map(home_host, plan.resolved.home_net) if h), None)
-    if client is None:
-        raise RulecError(f"{plan.region}: verify needs an IPv4 block in home_net")
-    servers = _addresses(tuple(plan.resolved.home_net), len(probes))
-    index = {ip: i for i, ip in enumerate(servers)}
-
-    def key(src: str | None, dst: str | None) -> int | None:
-        return index.get(dst, index.get(src))
-
+    probes, servers, world, notes = prepare(plan, extra, bound)
+    client = world.client
+    major = engine.suricata_major(engine.suricata_version(engine.suricata_path(suricata)))
+    adapter = engine.Adapter(major, world.resolved_for)
+    home, _ = external_bound(plan, bound)
+    validation = _validation_rule(plan, world)
+    if validation:
+        adapter.add(*validation)
+        notes.append("modelled: resolved-IP validation of the firewall policy, as a rule over the probes' addresses")
+    if _uses_resolved_domain(plan):
+        notes.append("modelled: AWS_ROUTE_53_RESOLVED_DOMAIN as the addresses the resolver returned for each name")
+    options = replace(options or engine.Options(), adapter=adapter, external_net=f"![{','.join(home)}]")
     results = engine.run(
-        plan.groups, tuple(plan.resolved.home_net), synthesize(probes, client, servers), key, suricata
+        plan.groups,
+        tuple(plan.resolved.home_net),
+        lambda out: synthesize(probes, client, servers, out),
+        _keys(probes, client, servers),
+        suricata,
+        options,
     )
+    notes += adapter.notes
     verdicts = []
     for i, p in enumerate(probes):
         r = results.get(i, engine.FlowResult())
-        verdicts.append(Verdict(p, r.dropped, r.by, r.app_proto))
+        differs = _version_difference(plan, world, p, client, servers[i], major) if major < 8 else None
+        verdicts.append(Verdict(p, r.dropped, r.by, r.app_proto, differs))
+    if bound is None and _bounds_matter(plan):
+        other = verify_region(plan, extra, suricata, options, bound="inspection")
+        for mine, theirs in zip(verdicts, other.verdicts, strict=True):
+            if mine.verdict != theirs.verdict:
+                notes.append(
+                    f"EXTERNAL_NET bound: {mine.probe.kind} {mine.probe.target} ({mine.probe.why}) is {mine.verdict} "
+                    f"with EXTERNAL_NET = !home_net, {theirs.verdict} with !{plan.resolved.inspection_cidr} (AWS's "
+                    "default without a HOME_NET policy variable); declare firewall_policy to make it exact"
+                )
     return RegionReport(plan.region, verdicts, notes, time.perf_counter() - started)
+
+
+def _bounds_matter(plan: RegionPlan) -> bool:
+    """No declared policy, an inspection CIDR given, and a group that takes EXTERNAL_NET from the policy."""
+    r = plan.resolved
+    return (
+        r.firewall_policy is None and r.inspection_cidr is not None and any(g.external_net is None for g in plan.groups)
+    )
+
+
+def prepare(plan: RegionPlan, extra: list[Probe], bound: str | None = None):
+    """The region's probes, where each goes, and the world (addresses, resolver answers) they live in."""
+    probes, notes = derive(plan)
+    probes += paths.all_paths(plan)
+    probes += [p for p in extra if p.region in (None, plan.region)]
+    world = World.for_plan(plan, bound)
+    servers = [_destination(world, p) for p in probes]
+    probes = [replace(p, dst=None) if _marker(p.dst) else p for p in probes]
+    return probes, servers, world, notes
+
+
+def _uses_resolved_domain(plan: RegionPlan) -> bool:
+    return any(
+        "AWS_ROUTE_53_RESOLVED_DOMAIN" in getattr(g, "target_types", ())
+        or any(r.match.startswith("service-resolved") for r in getattr(g, "rules", ()))
+        for g in plan.groups
+    )
+
+
+def _marker(dst: str | None) -> bool:
+    return dst is not None and (dst == paths.NEVER_RESOLVED or dst.startswith("resolved:"))
+
+
+def _destination(world: World, p: Probe) -> str:
+    """Where a probe goes: its own `dst`, else the address the resolver returns for its name, else a fresh one."""
+    if p.dst == paths.NEVER_RESOLVED:
+        return world.fresh()
+    if p.dst and p.dst.startswith("resolved:"):
+        return world.address(p.dst.removeprefix("resolved:"))
+    if p.dst:
+        return p.dst
+    return world.address(p.host) if p.host else world.fresh()
+
+
+def _validation_rule(plan: RegionPlan, world: World) -> tuple[str, engine.RuleRef] | None:
+    declared = plan.resolved.firewall_policy
+    v = declared.validation if declared else None
+    if v is None:
+        return None
+    from rulec.emit.firewall_policy import bypass_ranges
+
+    allowed = sorted(set().union(*world.resolved.values()) | set(bypass_ranges(plan)))
+    action = "alert" if v.action == "ALERT" else "drop"
+    dst = f"![{','.join(allowed)}]" if allowed else "any"
+    ref = engine.RuleRef(f"{declared.name} (resolved-IP validation)", 0)
+    return f'{action} ip [{",".join(v.sources)}] any -> {dst} any (msg:"resolved-IP validation";', ref
+
+
+def _version_difference(plan, world, p, client, dst, major) -> tuple[str, str] | None:
+    """How the engine model says Suricata `major` answers differently from 8 (what AWS runs) for this probe."""
+    flow = flows.flow_of(p, p.source or client, dst)
+    on8 = model.decide(plan.groups, flow, world.context(8))
+    here = model.decide(plan.groups, flow, world.context(major))
+    if on8.verdict == here.verdict or {on8.verdict, here.verdict} == {"pass", "uninspected"}:
+        return None
+    verdict = "drop" if here.verdict == "drop" else "pass"
+    how = "drops it" if verdict == "drop" else "lets it through"
+    aws = "drops it" if on8.verdict == "drop" else "lets it through"
+    return verdict, f"Suricata {major} {how}; Suricata 8, which AWS runs, {aws} ({on8.group} sid {on8.sid})"
+
+
+def verify_regions(
+    plans: list[RegionPlan], extra: list[Probe], suricata: str | None = None, options: engine.Options | None = None
+) -> list[RegionReport]:
+    """Every region, in parallel where there are cores (each region is one Suricata process); in order."""
+    workers = min(len(plans), os.cpu_count() or 1)
+    if workers <= 1:
+        return [verify_region(p, extra, suricata, options) for p in plans]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda p: verify_region(p, extra, suricata, options), plans))

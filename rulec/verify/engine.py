@@ -3,13 +3,19 @@ back which flows it dropped (and by which rule)."""
 
 from __future__ import annotations
 
+import errno
 import json
+import re
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from rulec.compile.ir import DomainListGroup, Group
 from rulec.emit import suricata as emit_suricata
@@ -22,7 +28,7 @@ _CONFIG = """%YAML 1.1
 vars:
   address-groups:
     HOME_NET: "[{home_net}]"
-    EXTERNAL_NET: "!$HOME_NET"
+    EXTERNAL_NET: "{external_net}"
   port-groups: {{}}
 default-log-dir: "{log_dir}"
 logging:
@@ -35,11 +41,10 @@ outputs:
       enabled: yes
       filetype: regular
       filename: eve.json
-      types:
-        - alert
+      types:{alert_type}
         - drop:
             alerts: yes
-            flows: all
+            flows: {drop_flows}
         - flow
 app-layer:
   protocols:
@@ -53,7 +58,7 @@ stream:
   checksum-validation: no
 classification-file: /dev/null
 reference-config-file: /dev/null
-"""
+{mpm}"""
 
 
 @dataclass(frozen=True)
@@ -87,69 +92,213 @@ def suricata_path(explicit: str | None = None) -> str:
     return path
 
 
+def suricata_major(version: str) -> int:
+    """8 for "8.0.8"; a version Suricata did not print is bad input, not a crash."""
+    head = version.split(".", 1)[0]
+    if not head.isdigit():
+        raise RulecError(f"cannot tell the Suricata version from '{version}' (`suricata -V`)")
+    return int(head)
+
+
 def suricata_version(path: str | None = None) -> str:
     out = subprocess.run([path or suricata_path(), "-V"], capture_output=True, text=True, check=False).stdout
     return out.strip().removeprefix("This is Suricata version ").removesuffix("RELEASE").strip()
 
 
-def ruleset(groups: tuple[Group, ...]) -> tuple[str, dict[int, RuleRef]]:
+class Adapter:
+    """Makes AWS's rules runnable on open-source Suricata, saying what it changed: rules newer than the running
+    Suricata are left out (their verdicts are reported as differences), and the resolved-domain keyword AWS adds
+    becomes a destination-address match on the addresses the modelled resolver returned."""
+
+    def __init__(self, major: int = 8, resolved_for: Callable[[str], set[str]] | None = None):
+        self.major = major
+        self.resolved_for = resolved_for
+        self.notes: list[str] = []
+        self.left_out: list[RuleRef] = []
+        self.extra: list[tuple[str, RuleRef]] = []  # rules AWS applies outside any group, as rules (body, ref)
+
+    def add(self, body: str, ref: RuleRef) -> None:
+        """A rule modelling what the firewall policy does outside any group; `body` lacks the sid."""
+        self.extra.append((body, ref))
+
+    def rule(self, text: str) -> str:
+        match = _RESOLVED.search(text)
+        if match is None:
+            return text
+        if self.resolved_for is None:
+            raise RulecError("verify cannot model aws_route_53_resolved_domain without the probes' addresses")
+        addresses = sorted(set().union(*(self.resolved_for(n) for n in match.group(1).split(","))))
+        where = f"[{','.join(addresses)}]" if addresses else _NEVER
+        head, _, body = text.partition(" (")
+        parts = head.split(" ")
+        parts[5] = where  # action proto src sport arrow DST dport
+        return " ".join(parts) + " (" + body.replace(match.group(0), "")
+
+
+_RESOLVED = re.compile(r' ?aws_route_53_resolved_domain:"([^"]*)";')
+_NEVER = "192.0.2.255"  # TEST-NET-1: no probe ever uses it, so a rule with no resolved address never matches
+
+
+def ruleset(groups: tuple[Group, ...], adapter: Adapter | None = None) -> tuple[str, dict[int, RuleRef]]:
     """All groups' rules in one file with non-colliding SIDs, and a map back to (group, sid)."""
+    adapter = adapter or Adapter()
     lines, refs = [], {}
     for i, group in enumerate(groups, start=1):
         if isinstance(group, DomainListGroup):
-            rules = emit_suricata.domain_rules(group, first_sid=i * SID_BLOCK + 1)
-            for n in range(len(rules)):
-                refs[i * SID_BLOCK + 1 + n] = RuleRef(group.name, n + 1)
+            rules = []
+            for n, (review, rule) in enumerate(emit_suricata.domain_rules(group), start=1):
+                rules.append(rule.replace(f" sid:{review}; rev:1;)", f" sid:{i * SID_BLOCK + n}; rev:1;)"))
+                refs[i * SID_BLOCK + n] = RuleRef(group.name, review)
         else:
-            rules = [emit_suricata.stateful_rule(r, sid=i * SID_BLOCK + r.sid) for r in group.rules]
-            refs.update({i * SID_BLOCK + r.sid: RuleRef(group.name, r.sid) for r in group.rules})
-        lines.extend(rules)
+            rules = []
+            for r in group.rules:
+                if r.min_suricata > adapter.major:
+                    adapter.left_out.append(RuleRef(group.name, r.sid))
+                    adapter.notes.append(
+                        f"Suricata {adapter.major} cannot load {group.name} sid {r.sid} ({r.note}); it is left out, "
+                        f"and verdicts that depend on it differ from Network Firewall's Suricata 8"
+                    )
+                    continue
+                rules.append(emit_suricata.stateful_rule(r, sid=i * SID_BLOCK + r.sid))
+                refs[i * SID_BLOCK + r.sid] = RuleRef(group.name, r.sid)
+        lines.extend(adapter.rule(rule) for rule in rules)
+    base = (len(groups) + 1) * SID_BLOCK
+    for n, (body, ref) in enumerate(adapter.extra, start=1):
+        lines.append(f"{body} sid:{base + n};)")
+        refs[base + n] = ref
     return "".join(line + "\n" for line in lines), refs
 
 
+AC_KS_MAX_RULES = 10_000  # measured: ac-ks starts 2-3x faster up to here; at 50,000 rules it is slower and 4x bigger
+
+
+@dataclass(frozen=True)
+class Options:
+    """How Suricata runs. The defaults are the fast path; `straightforward()` is the plain one (every dropped
+    packet logged, Suricata's own pattern matcher, the pcap written whole first) that tests compare it with."""
+
+    timeout: float = 300.0  # seconds Suricata may take before verify gives up
+    mpm: str = "auto"  # "auto" (ac-ks up to AC_KS_MAX_RULES rules), "default", or a Suricata mpm-algo
+    drop_flows: str = "start"  # log each dropped flow once ("all": every dropped packet)
+    stream_pcap: bool = True  # hand Suricata the pcap through a FIFO while it is still loading rules
+    transform: Callable[[str], str] | None = None  # rewrites the rules text before Suricata runs (mutation tests)
+    external_net: str = "!$HOME_NET"  # for groups that do not define their own: the firewall policy's
+    adapter: Adapter | None = None  # how AWS's rules become runnable here (see Adapter)
+
+    @classmethod
+    def straightforward(cls, **kw) -> Options:
+        return cls(mpm="default", drop_flows="all", stream_pcap=False, **kw)
+
+
+def _config(home_net: tuple[str, ...], work: Path, options: Options, rule_count: int) -> str:
+    mpm = options.mpm
+    if mpm == "auto":
+        mpm = "ac-ks" if rule_count <= AC_KS_MAX_RULES else "default"
+    return _CONFIG.format(
+        home_net=",".join(home_net),
+        external_net=options.external_net,
+        log_dir=work,
+        alert_type="" if options.drop_flows == "start" else "\n        - alert",
+        drop_flows=options.drop_flows,
+        mpm="" if mpm == "default" else f"mpm-algo: {mpm}\n",
+    )
+
+
+def _feed(fifo: Path, pcap: Path, proc: subprocess.Popen, deadline: float) -> None:
+    """Copy the finished pcap into the FIFO Suricata reads, once Suricata opens it (never blocking forever)."""
+    while True:
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:
+                raise
+            if proc.poll() is not None or time.monotonic() > deadline:
+                return
+            time.sleep(0.002)
+    os.set_blocking(fd, True)
+    try:
+        with open(fd, "wb", closefd=True) as out, pcap.open("rb") as src:
+            shutil.copyfileobj(src, out, 1 << 20)
+    except BrokenPipeError:
+        pass  # Suricata stopped reading; its exit code says why
+
+
+def events(path: Path) -> Iterator[dict]:
+    """The EVE log one event at a time (never read whole); a line that is not a JSON object is an error."""
+    if not path.exists():
+        return
+    with path.open("rb") as f:
+        for n, line in enumerate(f, start=1):
+            try:
+                event = json.loads(line)
+            except ValueError as exc:
+                raise RulecError(f"Suricata's EVE log {path.name} is garbled at line {n}: {exc}") from None
+            if not isinstance(event, dict):
+                raise RulecError(f"Suricata's EVE log {path.name} is garbled at line {n}: not a JSON object")
+            yield event
+
+
 def run(
-    groups: tuple[Group, ...], home_net: tuple[str, ...], pcap: bytes, key: callable, suricata: str | None = None
+    groups: tuple[Group, ...],
+    home_net: tuple[str, ...],
+    write_pcap: Callable[[BinaryIO], None],
+    key: Callable[[dict], object],
+    suricata: str | None = None,
+    options: Options = Options(),
 ) -> dict[object, FlowResult]:
-    """Run Suricata over `pcap`; return results keyed by key(src_ip, dest_ip) for every event seen."""
-    rules, refs = ruleset(groups)
+    """Run Suricata over the pcap that write_pcap(file) writes; results keyed by key(event) for every event."""
+    rules, refs = ruleset(groups, options.adapter)
+    if options.transform is not None:
+        rules = options.transform(rules)
+    binary = suricata_path(suricata)
     with tempfile.TemporaryDirectory(prefix="rulec-verify-") as tmp:
         work = Path(tmp)
-        (work / "suricata.yaml").write_text(_CONFIG.format(home_net=",".join(home_net), log_dir=work))
+        (work / "suricata.yaml").write_text(_config(home_net, work, options, len(refs)))
         (work / "probes.rules").write_text(rules)
-        (work / "probes.pcap").write_bytes(pcap)
-        cmd = [
-            suricata_path(suricata),
-            "-c",
-            str(work / "suricata.yaml"),
-            "-S",
-            str(work / "probes.rules"),
-            "-r",
-            str(work / "probes.pcap"),
-            "-l",
-            str(work),
-            "--simulate-ips",
-            "-k",
-            "none",
-            "--runmode",
-            "single",
-            "--init-errors-fatal",
-        ]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        log = (work / "suricata.log").read_text() if (work / "suricata.log").exists() else ""
+        pcap, fifo = work / "probes.pcap", work / "probes.fifo"
+        if options.stream_pcap:
+            os.mkfifo(fifo)
+        else:
+            with pcap.open("wb") as f:
+                write_pcap(f)
+        cmd = [binary, "-c", str(work / "suricata.yaml"), "-S", str(work / "probes.rules")]
+        cmd += ["-r", str(fifo if options.stream_pcap else pcap), "-l", str(work), "--simulate-ips", "-k", "none"]
+        cmd += ["--runmode", "single", "--init-errors-fatal"]
+        deadline = time.monotonic() + options.timeout
+        with (work / "stderr.txt").open("wb") as err, subprocess.Popen(cmd, stdout=err, stderr=err) as proc:
+            try:
+                if options.stream_pcap:
+                    with pcap.open("wb") as f:
+                        write_pcap(f)
+                    feeder = threading.Thread(target=_feed, args=(fifo, pcap, proc, deadline), daemon=True)
+                    feeder.start()
+                proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                raise RulecError(
+                    f"Suricata did not finish within {options.timeout:g} s and was stopped; "
+                    "raise --timeout for a very large policy"
+                ) from None
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
         if proc.returncode != 0:
-            raise RulecError(f"Suricata failed (exit {proc.returncode}): {(proc.stderr or log).strip()[-2000:]}")
+            log = work / "suricata.log"
+            text = (work / "stderr.txt").read_text(errors="replace").strip()
+            text = text or (log.read_text(errors="replace").strip() if log.exists() else "")
+            raise RulecError(f"Suricata failed (exit {proc.returncode}): {text[-2000:]}")
         results: dict[object, FlowResult] = {}
-        eve = work / "eve.json"
-        for line in eve.read_text().splitlines() if eve.exists() else []:
-            event = json.loads(line)
-            k = key(event.get("src_ip"), event.get("dest_ip"))
+        for event in events(work / "eve.json"):
+            k = key(event)
             if k is None:
                 continue
-            r = results.setdefault(k, FlowResult())
+            r = results.get(k)
+            if r is None:
+                r = results[k] = FlowResult()
             kind = event.get("event_type")
             if kind == "flow":
                 r.app_proto = r.app_proto or event.get("app_proto")
-                if event.get("flow", {}).get("action") == "drop":
+                if (event.get("flow") or {}).get("action") == "drop":
                     r.dropped = True
             elif kind in ("drop", "alert"):
                 alert = event.get("alert") or {}

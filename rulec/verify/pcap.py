@@ -1,106 +1,101 @@
-"""Synthesize probe traffic as a pcap: real TCP handshakes, a TLS ClientHello with SNI, an HTTP request
-with Host, SSH and FTP banners, ICMP echo, raw TCP and UDP. Pure Python, IPv4 over Ethernet."""
+"""Synthesize probe traffic as a pcap: real TCP handshakes, a TLS ClientHello with SNI (optionally padded to
+post-quantum size and split across two TCP segments), an HTTP request with Host or raw, SSH and FTP banners,
+ICMP echo, raw TCP and UDP payloads. Pure Python, IPv4 over Ethernet, written to a file as it is built.
+
+Speed matters (tens of thousands of probes): addresses are packed once per flow, and checksums use the
+identity that a one's-complement sum of 16-bit words is the number modulo 0xFFFF."""
 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
+import socket
 import struct
+from typing import BinaryIO
 
 SYN, ACK, PSH, FIN = 0x02, 0x10, 0x08, 0x01
-_MAC_CLIENT = bytes.fromhex("020000000001")
-_MAC_SERVER = bytes.fromhex("020000000002")
+_ETHER = bytes.fromhex("0200000000020200000000010800")  # to the server, from the client
+_ETHER_BACK = bytes.fromhex("0200000000010200000000020800")
+_TCP = struct.Struct("!HHIIBBHHH")
+_IP = struct.Struct("!BBHHHBBH4s4s")
+_REC = struct.Struct("<IIII")
 
 
 def _checksum(data: bytes) -> int:
+    """The Internet checksum (RFC 1071)."""
     if len(data) % 2:
         data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
+    total = int.from_bytes(data, "big") % 0xFFFF
+    if total == 0 and any(data):
+        total = 0xFFFF
     return ~total & 0xFFFF
 
 
-def _ipv4(src: bytes, dst: bytes, proto: int, payload: bytes, ident: int) -> bytes:
-    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident & 0xFFFF, 0x4000, 64, proto, 0, src, dst)
-    return header[:10] + struct.pack("!H", _checksum(header)) + header[12:] + payload
-
-
-def _l4_checksum(src: bytes, dst: bytes, proto: int, segment: bytes) -> int:
-    return _checksum(src + dst + struct.pack("!BBH", 0, proto, len(segment)) + segment)
-
-
 class Pcap:
-    """An in-memory pcap file; each packet gets a timestamp 1 ms after the previous one."""
+    """A pcap file written to `out` (or kept in memory); each packet 1 ms after the previous one."""
 
-    def __init__(self) -> None:
-        self._chunks = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
+    def __init__(self, out: BinaryIO | None = None) -> None:
+        self._chunks: list[bytes] = []
+        self._write = out.write if out is not None else self._chunks.append
+        self._write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
         self._usec = 0
         self._ident = 0
 
     def bytes(self) -> bytes:
         return b"".join(self._chunks)
 
-    def _frame(self, ip: bytes, from_client: bool) -> None:
-        src, dst = (_MAC_CLIENT, _MAC_SERVER) if from_client else (_MAC_SERVER, _MAC_CLIENT)
-        frame = dst + src + b"\x08\x00" + ip
+    def packet(self, src: bytes, dst: bytes, proto: int, segment: bytes, from_client: bool = True) -> None:
+        """One IPv4 packet from packed address `src` to `dst` carrying `segment` (checksummed already)."""
+        self._ident = ident = (self._ident + 1) & 0xFFFF
+        header = _IP.pack(0x45, 0, 20 + len(segment), ident, 0x4000, 64, proto, 0, src, dst)
+        csum = _checksum(header)
+        frame = (_ETHER if from_client else _ETHER_BACK) + header[:10] + csum.to_bytes(2, "big") + header[12:] + segment
         self._usec += 1000
-        sec, usec = divmod(self._usec, 1_000_000)
-        self._chunks.append(struct.pack("<IIII", 1_700_000_000 + sec, usec, len(frame), len(frame)) + frame)
-
-    def ip(self, src: str, dst: str, proto: int, segment: bytes, from_client: bool = True) -> None:
-        self._ident += 1
-        self._frame(
-            _ipv4(ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed, proto, segment, self._ident),
-            from_client,
-        )
+        n = len(frame)
+        self._write(_REC.pack(1_700_000_000 + self._usec // 1_000_000, self._usec % 1_000_000, n, n) + frame)
 
     def udp(self, src: str, dst: str, sport: int, dport: int, payload: bytes) -> None:
+        s, d = socket.inet_aton(src), socket.inet_aton(dst)
         seg = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
-        csum = _l4_checksum(ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed, 17, seg) or 0xFFFF
-        self.ip(src, dst, 17, seg[:6] + struct.pack("!H", csum) + seg[8:])
+        csum = _checksum(s + d + struct.pack("!BBH", 0, 17, len(seg)) + seg) or 0xFFFF
+        self.packet(s, d, 17, seg[:6] + csum.to_bytes(2, "big") + seg[8:])
 
     def icmp_echo(self, src: str, dst: str, ident: int) -> None:
-        for kind, a, b, from_client in ((8, src, dst, True), (0, dst, src, False)):
+        s, d = socket.inet_aton(src), socket.inet_aton(dst)
+        for kind, a, b, from_client in ((8, s, d, True), (0, d, s, False)):
             body = struct.pack("!BBHHH", kind, 0, 0, ident & 0xFFFF, 1) + b"rulec-verify"
-            self.ip(a, b, 1, body[:2] + struct.pack("!H", _checksum(body)) + body[4:], from_client)
+            self.packet(a, b, 1, body[:2] + _checksum(body).to_bytes(2, "big") + body[4:], from_client)
 
 
 class TcpFlow:
     """One TCP connection between a client and a server, written packet by packet into a Pcap."""
 
     def __init__(self, pcap: Pcap, client: str, server: str, sport: int, dport: int):
-        self.pcap, self.client, self.server, self.sport, self.dport = pcap, client, server, sport, dport
+        self.pcap, self.sport, self.dport = pcap, sport, dport
+        self.c, self.s = socket.inet_aton(client), socket.inet_aton(server)
         seed = hashlib.sha256(f"{client}:{sport}>{server}:{dport}".encode()).digest()
         self.cseq, self.sseq = int.from_bytes(seed[:4], "big"), int.from_bytes(seed[4:8], "big")
+        self._pseudo_sum = int.from_bytes(self.c + self.s, "big") + 6  # addresses + protocol (length added later)
 
     def _seg(self, from_client: bool, flags: int, payload: bytes = b"") -> None:
         if from_client:
-            src, dst, sp, dp, seq, ack = self.client, self.server, self.sport, self.dport, self.cseq, self.sseq
+            src, dst, sp, dp, seq, ack = self.c, self.s, self.sport, self.dport, self.cseq, self.sseq
         else:
-            src, dst, sp, dp, seq, ack = self.server, self.client, self.dport, self.sport, self.sseq, self.cseq
-        seg = (
-            struct.pack(
-                "!HHIIBBHHH",
-                sp,
-                dp,
-                seq & 0xFFFFFFFF,
-                (ack if flags & ACK else 0) & 0xFFFFFFFF,
-                5 << 4,
-                flags,
-                64240,
-                0,
-                0,
-            )
-            + payload
-        )
-        csum = _l4_checksum(ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed, 6, seg)
-        self.pcap.ip(src, dst, 6, seg[:16] + struct.pack("!H", csum) + seg[18:], from_client)
+            src, dst, sp, dp, seq, ack = self.s, self.c, self.dport, self.sport, self.sseq, self.cseq
+        head = _TCP.pack(sp, dp, seq & 0xFFFFFFFF, (ack if flags & ACK else 0) & 0xFFFFFFFF, 0x50, flags, 64240, 0, 0)
+        body = head + payload
+        total = (self._pseudo_sum + len(body) + int.from_bytes(body + b"\0" * (len(body) % 2), "big")) % 0xFFFF
+        csum = ~(total or 0xFFFF) & 0xFFFF
+        self.pcap.packet(src, dst, 6, head[:16] + csum.to_bytes(2, "big") + head[18:] + payload, from_client)
         advance = len(payload) + (1 if flags & (SYN | FIN) else 0)
         if from_client:
             self.cseq += advance
         else:
             self.sseq += advance
+
+    def syn(self, data: bytes) -> TcpFlow:
+        """Only a SYN that carries data (TCP Fast Open), no handshake after it."""
+        self._seg(True, SYN, data)
+        return self
 
     def open(self) -> TcpFlow:
         self._seg(True, SYN)
@@ -108,8 +103,13 @@ class TcpFlow:
         self._seg(True, ACK)
         return self
 
-    def client_says(self, data: bytes) -> TcpFlow:
-        self._seg(True, PSH | ACK, data)
+    def client_says(self, data: bytes, split: int | None = None) -> TcpFlow:
+        """Send `data`; with `split`, as two segments cut at that byte, back to back, then the server's ACK."""
+        if split and 0 < split < len(data):
+            self._seg(True, ACK, data[:split])
+            self._seg(True, PSH | ACK, data[split:])
+        else:
+            self._seg(True, PSH | ACK, data)
         self._seg(False, ACK)
         return self
 
@@ -124,35 +124,43 @@ class TcpFlow:
         self._seg(True, ACK)
 
 
-def client_hello(sni: str) -> bytes:
-    """A TLS 1.2/1.3 ClientHello record carrying `sni` in the server_name extension."""
-    name = sni.encode("ascii")
-    server_name = struct.pack("!HBH", len(name) + 3, 0, len(name)) + name
-    groups = struct.pack("!HHHH", 6, 0x001D, 0x0017, 0x0018)
-    sig_algs = struct.pack("!HHHH", 6, 0x0403, 0x0804, 0x0401)
-    versions = struct.pack("!BHH", 4, 0x0304, 0x0303)
-    extensions = b"".join(
-        struct.pack("!HH", kind, len(body)) + body
-        for kind, body in ((0, server_name), (10, groups), (13, sig_algs), (43, versions))
-    )
-    ciphers = struct.pack("!HHHHH", 8, 0x1301, 0x1302, 0xC02F, 0xC030)
+def client_hello(sni: str | None, pad: int | None = None) -> bytes:
+    """A TLS 1.2/1.3 ClientHello record naming `sni` exactly as given (None or "": no server_name extension).
+
+    With `pad`, a padding extension (RFC 7685) placed before server_name brings the record to `pad` bytes, as
+    post-quantum key shares do (about 1.8 KB): the name then comes late, after any realistic segment cut."""
+    name = (sni or "").encode("ascii")
+    extensions = []
+    if name:
+        extensions.append((0, struct.pack("!HBH", len(name) + 3, 0, len(name)) + name))
+    extensions += [
+        (10, struct.pack("!HHHH", 6, 0x001D, 0x0017, 0x0018)),
+        (13, struct.pack("!HHHH", 6, 0x0403, 0x0804, 0x0401)),
+        (43, struct.pack("!BHH", 4, 0x0304, 0x0303)),
+    ]
     digest = hashlib.sha256(name).digest()
-    body = (
-        b"\x03\x03"
-        + digest
-        + b"\x20"
-        + digest
-        + ciphers
-        + b"\x01\x00"
-        + struct.pack("!H", len(extensions))
-        + extensions
+    fixed = (
+        b"\x03\x03" + digest + b"\x20" + digest + struct.pack("!HHHHH", 8, 0x1301, 0x1302, 0xC02F, 0xC030) + b"\x01\x00"
     )
-    handshake = b"\x01" + len(body).to_bytes(3, "big") + body
-    return b"\x16\x03\x01" + struct.pack("!H", len(handshake)) + handshake
+
+    def record(exts: list[tuple[int, bytes]]) -> bytes:
+        ext = b"".join(struct.pack("!HH", kind, len(body)) + body for kind, body in exts)
+        body = fixed + struct.pack("!H", len(ext)) + ext
+        handshake = b"\x01" + len(body).to_bytes(3, "big") + body
+        return b"\x16\x03\x01" + struct.pack("!H", len(handshake)) + handshake
+
+    plain = record(extensions)
+    if pad is None:
+        return plain
+    if pad < len(plain) + 4:
+        raise ValueError(f"pad {pad} is smaller than this ClientHello needs ({len(plain) + 4} bytes)")
+    return record([(21, b"\0" * (pad - len(plain) - 4)), *extensions])
 
 
-def http_request(host: str) -> bytes:
-    return (f"GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: rulec-verify\r\nAccept: */*\r\n\r\n").encode("ascii")
+def http_request(host: str | None) -> bytes:
+    """A GET with `host` exactly as given (None or "": no Host header)."""
+    head = f"Host: {host}\r\n" if host else ""
+    return f"GET / HTTP/1.1\r\n{head}User-Agent: rulec-verify\r\nAccept: */*\r\n\r\n".encode("latin-1")
 
 
 HTTP_RESPONSE = b"HTTP/1.1 204 No Content\r\nServer: rulec-verify\r\nContent-Length: 0\r\n\r\n"

@@ -37,17 +37,56 @@ ATTACKER = "attacker.example"
 
 @dataclass(frozen=True)
 class Probe:
+    """One connection verify sends. The host is sent exactly as given: None or "" sends no SNI / Host."""
+
     kind: str
     host: str | None
     port: int
     expect: str  # "pass", "drop", or "open" (not covered by the policy: reported, never a failure)
     why: str
     source: str | None = None  # client address; None = a host in the first HOME_NET block
+    dst: str | None = None  # server address; None = a fresh address outside HOME_NET, one per probe
+    payload: bytes | None = None  # tcp/udp: what the client sends (None: b"rulec-verify\n")
+    pad: int | None = None  # tls: ClientHello record size in bytes
+    split: int | None = None  # tls/http/tcp: cut the client's first message into two segments at this byte
+    http_raw: bytes | None = None  # http: the whole request as sent, instead of a GET with `host`
+    region: str | None = None  # only in this region (user probes)
 
     @property
     def target(self) -> str:
-        where = self.host or "<any host>"
-        return where if self.kind == "icmp" else f"{where}:{self.port}"
+        if self.host == "":
+            where = "<no SNI>" if self.kind == "tls" else "<no Host>"
+        else:
+            where = self.host or ("<raw request>" if self.http_raw else "<any host>")
+        where = f"{where}@{self.dst}" if self.dst else where
+        where = where if self.kind == "icmp" else f"{where}:{self.port}"
+        return f"{where} (split {self.pad or ''}{'B ' if self.pad else ''}at {self.split})" if self.split else where
+
+
+SPLIT_PAD, SPLIT_AT = 1800, 1448  # a post-quantum-sized ClientHello, cut where a 1,500-byte MTU cuts it
+
+
+def mixed_case(host: str) -> str:
+    """`host` with every other letter upper case: sent as is, it proves the rule matches without case."""
+    return "".join(c.upper() if i % 2 == 0 else c for i, c in enumerate(host))
+
+
+def split_hellos(targets: list[str], kinds: list[str], nonce, allowed) -> list[Probe]:
+    """Per allowed TLS target, a ~1.8 KB ClientHello in two TCP segments to a mixed-case name: it must pass
+    without a single packet dropped. One to an unlisted name must drop."""
+    if "tls" not in kinds:
+        return []
+    probes = []
+    for target in targets:
+        host = f"{nonce(target)}{target}" if target.startswith(".") else target
+        why = (
+            f"split {SPLIT_PAD}-byte ClientHello, mixed case, {'subdomain of' if target[0] == '.' else 'allowed name'}"
+        )
+        probes.append(Probe("tls", mixed_case(host), 443, "pass", f"{why} {target}", pad=SPLIT_PAD, split=SPLIT_AT))
+    why = f"split {SPLIT_PAD}-byte ClientHello to an unlisted domain"
+    if not allowed("google.com"):
+        probes.append(Probe("tls", "google.com", 443, "drop", why, pad=SPLIT_PAD, split=SPLIT_AT))
+    return probes
 
 
 def _nonce(text: str) -> str:
@@ -66,7 +105,7 @@ def derive(plan: RegionPlan) -> tuple[list[Probe], list[str]]:
     allow = [g for g in plan.groups if isinstance(g, DomainListGroup)]
     stateful = [g for g in plan.groups if isinstance(g, StatefulGroup)]
     targets = [t for g in allow for t in g.targets]
-    kinds = [KIND_OF_TYPE[t] for t in allow[0].target_types] if allow else []
+    kinds = [KIND_OF_TYPE[t] for t in allow[0].target_types if t in KIND_OF_TYPE] if allow else []
     probes: list[Probe] = []
     notes: list[str] = []
 
@@ -114,8 +153,7 @@ def derive(plan: RegionPlan) -> tuple[list[Probe], list[str]]:
             denied.add(rule.protocol)
             host = "google.com" if kind in ("tls", "http") else None
             probes.append(Probe(kind, host, DEFAULT_PORT[kind], "drop", f"denied protocol {rule.protocol}"))
-    if not denied & DROPPED_BY["TCP"]:
-        probes.append(Probe("tcp", None, 4444, "open", "raw TCP: a domain list does not restrict it"))
+    if not denied & DROPPED_BY["TCP"] and plan.resolved.egress == "domains":
         for t in plan.resolved.targets:
             for port in t.non_http_ports:
                 origin = t.origins[0]
@@ -131,17 +169,17 @@ def derive(plan: RegionPlan) -> tuple[list[Probe], list[str]]:
                 )
     for ttype, kind in KIND_OF_TYPE.items():
         if kind not in kinds and not denied & DROPPED_BY[ttype]:
+            strict = plan.resolved.egress == "strict"
+            why = "strict egress drops it" if strict else f"{kind} to any name passes"
             probes.append(
                 Probe(
                     kind,
                     "google.com",
                     DEFAULT_PORT[kind],
-                    "open",
-                    f"{ttype} is not in target_types: {kind} to any name passes",
+                    "drop" if strict else "open",
+                    f"{ttype} is not in target_types: {why}",
                 )
             )
-    if not denied & DROPPED_BY["UDP"]:
-        probes.append(Probe("udp", None, 5000, "open", "UDP: a domain list does not restrict it"))
     home = plan.resolved.home_net
     for cidr in home[1:]:
         host = home_host(cidr)
@@ -168,6 +206,7 @@ def derive(plan: RegionPlan) -> tuple[list[Probe], list[str]]:
                 source=outsider,
             )
         )
+    probes.extend(split_hellos(targets, kinds, _nonce, allowed))
     if any(ipaddress.ip_network(c).version == 6 for c in home):
         notes.append("IPv6 HOME_NET blocks are not probed (probes are IPv4)")
     return probes, notes

@@ -9,8 +9,10 @@ writer). Start it with `python -m tests.emulator --port PORT`.
 from __future__ import annotations
 
 import copy
+import ipaddress
 import re
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +33,10 @@ OPERATIONS = (
     "UpdateFirewallPolicy",
     "DeleteFirewallPolicy",
 )
+
+
+class Dropped(Exception):
+    """The call was handled, then the connection drops before the response (fault 'DropConnection')."""
 
 
 class ApiError(Exception):
@@ -110,20 +116,28 @@ class Emulator:
         self.groups: dict[str, dict[str, Resource]] = {}
         self.policies: dict[str, dict[str, Resource]] = {}
         self.faults: list[dict[str, Any]] = []
+        self.firewalls: dict[str, dict[str, str]] = {}  # region -> firewall name -> policy ARN (in-use checks)
         self.calls: list[tuple[str, str]] = []
         self._lock = threading.Lock()
         self._model = _model()
 
     # -- test controls -------------------------------------------------------------------------
-    def inject(self, operation: str, error: str, count: int = 1, name: str | None = None) -> None:
-        """The next `count` calls of `operation` (on rule group `name`, if given) fail with `error`;
-        error 'ConcurrentUpdate' instead has another writer change the rule group just before the
-        next UpdateRuleGroup is handled."""
+    def inject(self, operation: str, error: str, count: int = 1, name: str | None = None, after: int = 0) -> None:
+        """The next `count` calls of `operation` (on rule group or firewall policy `name`, if given), after
+        `after` calls that go through, fail with `error`; error 'ConcurrentUpdate' instead has another writer
+        change the rule group just before the next UpdateRuleGroup is handled; 'DropConnection' has the
+        call handled and the connection closed before the response; 'BadGateway' / 'ServiceUnavailable'
+        answer HTTP 502 / 503 with a proxy's HTML body; 'Slow' answers after 3 s."""
         with self._lock:
-            self.faults.append({"operation": operation, "error": error, "count": count, "name": name})
+            self.faults.append({"operation": operation, "error": error, "count": count, "name": name, "after": after})
+
+    def associate(self, region: str, firewall: str, policy: str) -> None:
+        """A firewall uses `policy` (DeleteFirewallPolicy then fails as in use)."""
+        with self._lock:
+            self.firewalls.setdefault(region, {})[firewall] = self._arn(region, "firewall-policy", policy)
 
     def writes(self) -> list[tuple[str, str]]:
-        return [c for c in self.calls if not c[1].startswith(("Describe", "List"))]
+        return [c for c in self.calls if not c[1].startswith(("Describe", "List", "Get"))]
 
     # -- dispatch ------------------------------------------------------------------------------
     def call(self, region: str, operation: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -131,27 +145,43 @@ class Emulator:
             self.calls.append((region, operation))
             if operation not in OPERATIONS:
                 raise ApiError("UnknownOperationException", f"{operation} is not emulated")
-            self._fault(region, operation, params)
+            drop = self._fault(region, operation, params)
             try:
                 validate.check(params, self._model.operation_model(operation).input_shape)
             except validate.Invalid as exc:
                 raise ApiError("InvalidRequestException", str(exc)) from None
-            return getattr(self, "_" + re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower())(region, params)
+            result = getattr(self, "_" + re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower())(region, params)
+            if drop:
+                raise Dropped(operation)
+            return result
 
-    def _fault(self, region: str, operation: str, params: dict[str, Any]) -> None:
+    def _fault(self, region: str, operation: str, params: dict[str, Any]) -> bool:
         for fault in self.faults:
-            if fault["name"] not in (None, params.get("RuleGroupName")):
+            if fault["name"] not in (None, params.get("RuleGroupName"), params.get("FirewallPolicyName")):
                 continue
             if fault["operation"] == operation and fault["count"] > 0:
+                if fault.get("after", 0) > 0:
+                    fault["after"] -= 1
+                    continue
                 fault["count"] -= 1
+                if fault["error"] == "DropConnection":
+                    return True
+                if fault["error"] == "Slow":  # a slow answer (time to interrupt the client)
+                    time.sleep(3)
+                    return False
+                if fault["error"] in ("BadGateway", "ServiceUnavailable"):
+                    raise ApiError(
+                        "", "<html><body>bad gateway</body></html>", 502 if fault["error"] == "BadGateway" else 503
+                    )
                 if fault["error"] == "ConcurrentUpdate":
                     group = self.groups.get(region, {}).get(params.get("RuleGroupName", ""))
                     if group:
                         group.meta["Description"] = "changed by someone else"
                         group.token = str(uuid.uuid4())
-                    return
+                    return False
                 status = 500 if fault["error"] == "InternalServerError" else 400
                 raise ApiError(fault["error"], f"injected {fault['error']}", status)
+        return False
 
     def _arn(self, region: str, kind: str, name: str) -> str:
         return f"arn:aws:network-firewall:{region}:{ACCOUNT}:{kind}/{name}"
@@ -261,6 +291,18 @@ class Emulator:
         by_arn = {g.arn: g for g in self.groups.get(region, {}).values()}
         total = 0
         strict = policy.get("StatefulEngineOptions", {}).get("RuleOrder") == "STRICT_ORDER"
+        if policy.get("StatefulDefaultActions") and not strict:
+            raise ApiError("InvalidRequestException", "StatefulDefaultActions are only valid with STRICT_ORDER")
+        for cidr in _cidrs(policy):
+            try:
+                ipaddress.ip_network(cidr)
+            except ValueError:
+                raise ApiError("InvalidRequestException", f"Invalid CIDR: {cidr}") from None
+        if (
+            "Route53ResolvedIPValidation" in policy
+            and policy["Route53ResolvedIPValidation"].get("SourceIPRanges") == []
+        ):
+            raise ApiError("InvalidRequestException", "SourceIPRanges must not be empty")
         for ref in policy.get("StatefulRuleGroupReferences", []):
             if ref["ResourceArn"] not in by_arn:
                 raise ApiError("InvalidRequestException", f"Rule group {ref['ResourceArn']} does not exist")
@@ -317,9 +359,20 @@ class Emulator:
 
     def _delete_firewall_policy(self, region: str, p: dict[str, Any]) -> dict[str, Any]:
         pol = self._find_policy(region, p)
+        users = sorted(fw for fw, arn in self.firewalls.get(region, {}).items() if arn == pol.arn)
+        if users:
+            raise ApiError("InvalidOperationException", f"Firewall policy is in use by {', '.join(users)}")
         del self.policies[region][pol.name]
         return {"FirewallPolicyResponse": self._policy_response(pol)}
 
 
+def _cidrs(policy: dict[str, Any]) -> list[str]:
+    variables = policy.get("PolicyVariables", {}).get("RuleVariables", {})
+    validation = policy.get("Route53ResolvedIPValidation", {})
+    ranges = [a["AddressDefinition"] for a in validation.get("SourceIPRanges", [])]
+    return [c for v in variables.values() for c in v.get("Definition", [])] + ranges
+
+
 def _refs(policy: Resource) -> list[str]:
     return [r["ResourceArn"] for r in policy.body.get("StatefulRuleGroupReferences", [])]
+from tests.emulator import analysis as _analysis  # noqa: E402,F401  (registers the traffic-analysis operations)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from tests.emulator import ApiError, Emulator
+from tests.emulator import ApiError, Dropped, Emulator, sts
 
 _REGION = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/network-firewall/")
 
@@ -29,6 +30,8 @@ def app(emulator: Emulator):
         cbor = request.path.startswith("/service/")
         if request.path.startswith("/_emulator/"):
             return _control(emulator, request)(environ, start_response)
+        if sts.is_sts(request):
+            return sts.respond(emulator, request)(environ, start_response)
         try:
             if cbor:
                 import cbor2
@@ -47,6 +50,12 @@ def app(emulator: Emulator):
             body, headers = _encode({"__type": exc.code, "message": exc.message}, cbor)
             headers["x-amzn-ErrorType"] = exc.code
             status = exc.status
+            if not exc.code:  # a proxy in front of the service: HTML, no AWS error code
+                body, headers = exc.message.encode(), {"Content-Type": "text/html"}
+        except Dropped:
+            sock = environ["werkzeug.socket"]
+            sock.shutdown(socket.SHUT_RDWR)
+            return []
         return Response(body, status=status, headers=headers)(environ, start_response)
 
     return wsgi
@@ -55,7 +64,9 @@ def app(emulator: Emulator):
 def _control(emulator: Emulator, request: Request) -> Response:
     if request.path == "/_emulator/fault" and request.method == "POST":
         spec = json.loads(request.get_data())
-        emulator.inject(spec["operation"], spec["error"], int(spec.get("count", 1)), spec.get("name"))
+        emulator.inject(
+            spec["operation"], spec["error"], int(spec.get("count", 1)), spec.get("name"), int(spec.get("after", 0))
+        )
         return Response("ok\n")
     if request.path == "/_emulator/calls":
         return Response(json.dumps(emulator.calls), content_type="application/json")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 
 from rulec.compile.ir import DROPPED_BY
 from rulec.compile.resolve import Origin
 from rulec.load.domains import matches
 from rulec.review.lint import Check, Context, Finding
+from rulec.review.lint.egress import EGRESS
 from rulec.review.lint.waivers import WaiverProblem
 
 # Names that stand for storage anyone can write to. A target that equals a shared endpoint, or a
@@ -48,8 +49,6 @@ WORKSPACE_WIDE = (
 WHAT_IT_DROPS = {
     "TCP": "every TLS and HTTP connection",
     "IP": "all traffic",
-    "TLS": "all TLS, allowed names included",
-    "HTTP": "all HTTP, allowed names included",
 }
 
 
@@ -239,23 +238,27 @@ class NotRestricted(Check):
 
     def run(self, ctx: Context) -> Iterable[Finding]:
         policy, doc = ctx.policy.policy, ctx.policy.doc
+        loose = [p.region for p in ctx.plans if p.resolved.egress == "domains"]
+        if not loose:
+            return
+        where = f" in {', '.join(loose)}" if len(loose) < len(ctx.plans) else ""
         denied = set(policy.deny_protocols)
         open_ = [p for p in ("TCP", "UDP") if not denied & DROPPED_BY[p]]
         if open_:
             pos = doc.key_at("deny_protocols") if "deny_protocols" in doc.data else doc.key_at("version")
             yield self.at(
                 pos,
-                f"a domain list only sees TLS SNI and HTTP Host: other {' and '.join(open_)} egress passes "
-                "unless the firewall policy's stateful default action drops it; set "
-                "aws:drop_established (and aws:alert_established) on the firewall policy, or add "
-                "explicit rules (see `rulec verify`)",
+                f"a domain list only sees TLS SNI and HTTP Host: other {' and '.join(open_)} egress{where} passes "
+                "(raw TCP, DNS to outside resolvers, QUIC, non-TLS bytes on 443); fix: egress: strict, which drops "
+                "everything the groups do not allow except declared services (see `rulec verify`)",
             )
         for ttype, what in (("TLS_SNI", "HTTPS/TLS"), ("HTTP_HOST", "plain HTTP")):
             if ttype not in policy.target_types and not denied & DROPPED_BY[ttype]:
                 pos = doc.at("target_types") if "target_types" in doc.data else doc.key_at("version")
                 yield self.at(
                     pos,
-                    f"target_types leaves out {ttype}: {what} to any name passes the domain list; add {ttype}",
+                    f"target_types leaves out {ttype}: {what} to any name passes the domain list{where}; add "
+                    f"{ttype}, or set egress: strict to drop it",
                     "warning",
                 )
 
@@ -265,15 +268,16 @@ class NonHttpName(Check):
     summary = "Allowlisted names of non-HTTP services (the MySQL metastore): a domain list has no effect on them."
 
     def run(self, ctx: Context) -> Iterable[Finding]:
+        strict = {p.region for p in ctx.plans if p.resolved.egress == "strict"}
         for region, t in _entries(ctx):
             port = t.non_http_port
-            if port is not None:
+            if port is not None and region not in strict:
                 yield self.origin(
                     t.origin,
                     f"'{t.name}' serves port {port}, which is not HTTP or TLS: the "
                     "domain list cannot match it and traffic there is decided by the "
-                    "firewall policy's default action; fix: a stateful PASS rule to its "
-                    "address on that port, or move off the legacy Hive metastore "
+                    "firewall policy's default action; fix: egress: strict with the service's "
+                    "addresses (services: [{host, port, ips}]), or move off the legacy Hive metastore "
                     "(Unity Catalog)",
                     target=t.name,
                     region=region,
@@ -282,17 +286,48 @@ class NonHttpName(Check):
 
 class DenyBreaksAllowlist(Check):
     code, severity = "RC009", "error"
-    summary = "A denied protocol that also drops allowlisted traffic (TCP, IP, TLS or HTTP)."
+    summary = (
+        "A denied protocol that drops allowlisted traffic, as the engine decides: TCP and IP always; TLS and HTTP "
+        "when a ClientHello or request spans two segments."
+    )
 
     def run(self, ctx: Context) -> Iterable[Finding]:
+        from rulec.verify import model
+        from rulec.verify.world import World
+
         policy = ctx.policy.policy
-        for i, proto in enumerate(policy.deny_protocols):
-            if proto in DROPPED_BY["TLS_SNI"] | DROPPED_BY["HTTP_HOST"]:
-                yield self.at(
-                    ctx.policy.doc.at("deny_protocols", i),
-                    f"denying {proto} drops {WHAT_IT_DROPS[proto]}, so the allowlist can never pass anything",
-                    target=proto,
-                )
+        for plan in ctx.plans:
+            if not plan.resolved.targets:
+                continue
+            world = World.for_plan(plan)
+            name = plan.resolved.targets[0].name.lstrip(".")
+            for ttype, app, port in (("TLS_SNI", "tls", 443), ("HTTP_HOST", "http", 80)):
+                if ttype not in policy.target_types:
+                    continue
+                for split in (False, True):
+                    flow = replace(world.flow(app, name, port), split=split)
+                    d = model.decide(plan.groups, flow, world.context())
+                    deny = next(
+                        (g for g in plan.groups if g.name == d.group and getattr(g, "role", "") == "deny"), None
+                    )
+                    if d.verdict != "drop" or deny is None:
+                        continue
+                    rule = next(r for r in deny.rules if r.sid == d.sid)
+                    how = (
+                        f"a {app.upper()} {'ClientHello' if app == 'tls' else 'request'} that spans two TCP segments "
+                        "(post-quantum key shares make ClientHellos ~1.8 KB) before its name is checked"
+                        if split
+                        else f"{WHAT_IT_DROPS.get(rule.protocol, 'allowed traffic')} before any name is checked"
+                    )
+                    yield self.at(
+                        ctx.policy.doc.at("deny_protocols", policy.deny_protocols.index(rule.protocol)),
+                        f"denying {rule.protocol} drops {how} ({app.upper()} to {name} drops in {plan.region}), so "
+                        "the allowlist cannot be relied on; drop it from deny_protocols (egress: strict drops what "
+                        "the allowlist does not pass)",
+                        target=rule.protocol,
+                        region=plan.region,
+                    )
+                    break
 
 
 class CapacityPool(Check):
@@ -341,5 +376,6 @@ ALL = [
     ExfiltrationService,
     UploadEndpoint,
     WaiverProblem,
+    *EGRESS,
 ]
 assert len({c.code for c in ALL}) == len(ALL)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rulec.compile.ir import DROPPED_BY, DomainListGroup, RegionPlan, StatefulGroup
 from rulec.load.domains import Matcher
 
-DEFAULT_PORT = {"tls": 443, "http": 80, "ssh": 22, "ftp": 21, "tcp": 4444, "udp": 5000, "icmp": 0}
+DEFAULT_PORT = {"tls": 443, "http": 80, "ssh": 22, "ftp": 21, "tcp": 4444, "udp": 5000, "icmp": 0, "syn": 4444, "ip": 47}
 KIND_OF_TYPE = {"TLS_SNI": "tls", "HTTP_HOST": "http"}
 KIND_OF_PROTOCOL = {
     "FTP": "ftp",

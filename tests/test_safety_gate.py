@@ -204,3 +204,18 @@ def test_catalog_corrections():
     assert gov == ["databricks-prod-artifacts-us-gov-west-1.s3.us-gov-west-1.amazonaws.com"]
     assert not any(t.endswith(".s3.amazonaws.com") for f in ("logs", "datasets") for t in targets(f, "us-gov-west-1"))
     assert "own URL" in CATS.features.features["workspace"].description
+
+
+def test_push_stops_on_risk_findings_before_any_call(cli, write_policy, tmp_path, emulator):
+    waived = MINIMAL.replace("[api.example.org]", "[api.example.org, s3.amazonaws.com]") + (
+        'waivers:\n  - {code: RC001, target: s3.amazonaws.com, reason: "reviewed"}\n'
+    )
+    p = write_policy(waived)
+    out = tmp_path / "out"
+    assert cli("build", p, "-o", out).exit_code == 0
+    p.write_text(waived.split("waivers:")[0])  # the waiver goes; the reviewed build stays the same
+    r = cli("push", p, "-o", out, "--endpoint-url", emulator.url, "--yes")
+    assert r.exit_code == 1
+    assert f"{p}:6:30: RC001 error 's3.amazonaws.com' is an Amazon S3 endpoint" in r.stderr
+    assert "1 risk finding stops the push" in r.stderr
+    assert emulator.emulator.calls == []

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rulec.errors import Position, error_at
-from rulec.load.source import read_bytes
+from rulec.load.source import parse_json, read_bytes
 
 LOCK_VERSION = 1
 MAX_SID = 2**32 - 1  # Suricata's signature ids are unsigned 32-bit numbers
@@ -37,14 +37,7 @@ def lock_path(policy_path: Path) -> Path:
 
 
 def parse_lock(raw: bytes, file: str) -> Lock:
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise error_at(Position(file, 1, 1), "lock file is not UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise error_at(Position(file, exc.lineno, exc.colno), f"lock file is not valid JSON: {exc.msg}") from None
-    except RecursionError:
-        raise error_at(Position(file, 1, 1), "lock file is nested too deeply; restore it from git") from None
+    data = parse_json(raw, file, "lock file")
     bad = error_at(Position(file, 1, 1), "lock file is damaged; restore it from git (SIDs must not change)")
     if not isinstance(data, dict) or data.get("version") != LOCK_VERSION or not isinstance(data.get("groups"), dict):
         raise bad

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from rulec.errors import Position, error_at
-from rulec.load.source import load_yaml, read_bytes
+from rulec.load.source import load_yaml, parse_json, read_bytes
 
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
 
@@ -38,14 +37,7 @@ def _sorted(cidrs: set[str]) -> list[str]:
 
 def parse(raw: bytes, file: str) -> dict:
     """The AWS part of ip-ranges.json as catalog data: {region: {inbound: [...], outbound: [...]}}."""
-    try:
-        data = json.loads(raw)
-    except UnicodeDecodeError:
-        raise error_at(Position(file, 1, 1), "not UTF-8 JSON") from None
-    except json.JSONDecodeError as exc:
-        raise error_at(Position(file, exc.lineno, exc.colno), f"not valid JSON: {exc.msg}") from None
-    except RecursionError:
-        raise error_at(Position(file, 1, 1), "not an ip-ranges.json document (nested too deeply)") from None
+    data = parse_json(raw, file)
     if not isinstance(data, dict) or not isinstance(data.get("prefixes"), list):
         raise error_at(Position(file, 1, 1), "not an ip-ranges.json document (no 'prefixes' list)")
     stamp = data.get("timestampSeconds")

@@ -7,6 +7,7 @@ later stage point at the line a problem comes from.
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,6 +172,19 @@ def _syntax_hint(text: str, mark: Any, msg: str) -> tuple[str, int | None]:
             f"subdomains write '{hint}'"
         ), star + 1
     return f"YAML syntax error: {msg}", None
+
+
+def parse_json(raw: bytes, file: str, what: str = "") -> Any:
+    """JSON from bytes; not UTF-8, a syntax error or absurd nesting is a positioned error, never a traceback."""
+    prefix = f"{what} is " if what else ""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise error_at(Position(file, 1, 1), f"{prefix}not UTF-8 JSON") from None
+    except json.JSONDecodeError as exc:
+        raise error_at(Position(file, exc.lineno, exc.colno), f"{prefix}not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise error_at(Position(file, 1, 1), f"{prefix}nested too deeply") from None
 
 
 def read_bytes(path: Path, file: str | None = None) -> bytes:

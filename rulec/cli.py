@@ -12,7 +12,6 @@ import typer
 from rulec.errors import RulecError
 
 app = typer.Typer(
-    add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Compile a reviewed YAML egress policy into AWS Network Firewall rule groups.",
@@ -106,6 +105,35 @@ def check(policy: PolicyArg, out: OutOpt = Path("build"), catalogs: CatalogsOpt 
         typer.echo(f"{len(diffs)} file(s) out of date: run `rulec build {policy} -o {out}` and commit", err=True)
         raise typer.Exit(1)
     typer.echo(f"{out} and the lock match {policy}")
+
+
+@app.command()
+def export(
+    policy: PolicyArg,
+    format: Annotated[
+        str, typer.Option(help="cloudformation or terraform", callback=_one_of("cloudformation", "terraform"))
+    ],
+    out: OutOpt,
+    region: Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region")] = None,
+    catalogs: CatalogsOpt = None,
+) -> None:
+    """Write OUT/<region>.template.json (CloudFormation) or OUT/<region>.tf.json (Terraform JSON)."""
+    from rulec import export as exporter
+
+    try:
+        changed = exporter.run(policy, format, out, region, catalogs, lambda r: _gate(r, "the export"))
+    except RulecError as exc:
+        _fail(exc)
+    typer.echo(f"wrote {len(changed)} changed file(s) under {out}" if changed else f"{out} is up to date")
+
+
+@app.command(hidden=True)
+def hook(name: str, files: list[Path], out: OutOpt = Path("build")) -> None:
+    from rulec import hooks
+
+    code, text = hooks.run(name, files, out)
+    typer.echo(text, nl=False)
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -257,23 +285,15 @@ def explain(
 ) -> None:
     """Would HOST pass or drop, for TLS and HTTP, which target or rule decides, and why it is there.
     Exit 0 when every region and protocol passes (uninspected counts as a pass, with a warning), 1 when any drops."""
-    from rulec import pipeline
-    from rulec.review import explain as explainer
     from rulec.review import explain_view
 
-    policy = policy_arg or policy
     try:
-        if policy is None:
-            raise RulecError("give the policy: rulec explain HOST POLICY")
-        _, plans, _, _ = pipeline.plan(policy, catalogs)
-        results = [(p.region, explainer.explain(host, p)) for p in pipeline.select(plans, region, policy)]
+        text, warnings, dropped = explain_view.run(host, policy_arg or policy, region, catalogs, format)
     except RulecError as exc:
         _fail(exc)
-    text, warnings, dropped = explain_view.render(host, results, format)
     typer.echo(text)
     typer.echo("\n".join(warnings), err=True, nl=bool(warnings))
-    if dropped:
-        raise typer.Exit(1)
+    raise typer.Exit(int(dropped))
 
 
 @app.command("diff")
@@ -290,16 +310,11 @@ def diff_cmd(
     from rulec.review import compare
 
     try:
-        a, b = compare.load(old, catalogs), compare.load(new, catalogs)
-        diffs, waivers = compare.compare(a, b), compare.waiver_changes(a, b)
+        text, changed = compare.run(old, new, catalogs, format)
     except RulecError as exc:
         _fail(exc)
-    if format == "json":
-        typer.echo(json.dumps(compare.as_data(diffs, waivers), indent=2))
-    else:
-        typer.echo(compare.render(diffs, markdown=format == "markdown", waivers=waivers))
-    if exit_code and (any(d.status != "unchanged" for d in diffs) or any(waivers)):
-        raise typer.Exit(1)
+    typer.echo(text)
+    raise typer.Exit(int(exit_code and changed))
 
 
 @catalog_app.command("list")
@@ -317,9 +332,7 @@ def catalog_list(catalogs: CatalogsOpt = None, format: FormatOpt = "text") -> No
 @catalog_app.command("show")
 def catalog_show(
     feature: Annotated[str, typer.Argument(help="Feature name")],
-    region: Annotated[
-        Optional[str], typer.Option("--region", "-r", help="AWS region (not needed when the same everywhere)")
-    ] = None,
+    region: Annotated[Optional[str], typer.Option("--region", "-r", help="AWS region, when it matters")] = None,
     catalogs: CatalogsOpt = None,
     format: FormatOpt = "text",
 ) -> None:
@@ -342,27 +355,14 @@ def catalog_import_ip_ranges(
     """Refresh catalogs/ip-ranges.yaml from ip-ranges.json and print what changed (rulec never downloads)."""
     from rulec.load import ipranges
     from rulec.load.catalog import default_root
-    from rulec.pipeline import write_atomic
 
     try:
-        data, changes, target = ipranges.import_file(file, catalogs or default_root())
-        same = target.is_file() and target.read_bytes() == data
-        if not check and not same:
-            write_atomic({target: data})
+        out, err, code = ipranges.refresh(file, catalogs or default_root(), check)
     except RulecError as exc:
         _fail(exc)
-    for c in changes:
-        for cidr in c.added:
-            typer.echo(f"+ {c.region} {c.direction} {cidr}")
-        for cidr in c.removed:
-            typer.echo(f"- {c.region} {c.direction} {cidr}")
-    if same:
-        typer.echo(f"{target} is up to date")
-    elif check:
-        typer.echo(f"{target} differs from {file}", err=True)
-        raise typer.Exit(1)
-    else:
-        typer.echo(f"wrote {target}: {len(changes)} region/direction change(s); review with `git diff`")
+    typer.echo(out, nl=bool(out))
+    typer.echo(err, err=True, nl=bool(err))
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from rulec.errors import Position, error_at
+from rulec.files import write_atomic
 from rulec.load.source import load_yaml, parse_json, read_bytes
 
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
@@ -106,3 +107,28 @@ def import_file(json_path: Path, catalogs: Path) -> tuple[bytes, list[Change], P
             Position(str(target)), "not a catalog written by `rulec catalog import-ip-ranges`; restore it from git"
         )
     return render(new), changes(old, new), target
+
+
+def describe(changes: list[Change]) -> str:
+    """`+ region direction cidr` / `- ...` lines, as `catalog import-ip-ranges` prints them."""
+    lines = []
+    for c in changes:
+        lines += [f"+ {c.region} {c.direction} {cidr}" for cidr in c.added]
+        lines += [f"- {c.region} {c.direction} {cidr}" for cidr in c.removed]
+    return "\n".join(lines)
+
+
+def refresh(json_path: Path, catalogs: Path, check: bool = False) -> tuple[str, str, int]:
+    """`rulec catalog import-ip-ranges`: rewrite the catalog (unless `check`); (output, error output, exit code)."""
+    data, found, target = import_file(json_path, catalogs)
+    lines = [describe(found)] if found else []
+    if target.is_file() and target.read_bytes() == data:
+        return "\n".join([*lines, f"{target} is up to date"]), "", 0
+    if check:
+        return "\n".join(lines), f"{target} differs from {json_path}", 1
+    write_atomic({target: data})
+    return (
+        "\n".join([*lines, f"wrote {target}: {len(found)} region/direction change(s); review with `git diff`"]),
+        "",
+        0,
+    )

@@ -176,3 +176,11 @@ def as_data(diffs: list[GroupDiff], waivers: tuple[list[str], list[str]] = ([], 
         for g in diffs
     ]
     return groups + extra
+
+
+def run(old: str, new: str, catalogs: Path | None, fmt: str = "text") -> tuple[str, bool]:
+    """`rulec diff OLD NEW`: the report (text, markdown or JSON) and whether anything differs, waivers included."""
+    a, b = load(old, catalogs), load(new, catalogs)
+    diffs, waivers = compare(a, b), waiver_changes(a, b)
+    text = json.dumps(as_data(diffs, waivers), indent=2) if fmt == "json" else render(diffs, fmt == "markdown", waivers)
+    return text, any(d.status != "unchanged" for d in diffs) or any(waivers)

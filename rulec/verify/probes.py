@@ -58,7 +58,8 @@ class Probe:
             where = "<no SNI>" if self.kind == "tls" else "<no Host>"
         else:
             where = self.host or ("<raw request>" if self.http_raw else "<any host>")
-        where = f"{where}@{self.dst}" if self.dst else where
+        if self.dst:
+            where = self.dst if self.host is None and not self.http_raw else f"{where}@{self.dst}"
         where = where if self.kind == "icmp" else f"{where}:{self.port}"
         return f"{where} (split {self.pad or ''}{'B ' if self.pad else ''}at {self.split})" if self.split else where
 

@@ -219,3 +219,11 @@ def test_push_stops_on_risk_findings_before_any_call(cli, write_policy, tmp_path
     assert f"{p}:6:30: RC001 error 's3.amazonaws.com' is an Amazon S3 endpoint" in r.stderr
     assert "1 risk finding stops the push" in r.stderr
     assert emulator.emulator.calls == []
+
+
+def test_export_stops_on_risk_findings_and_writes_nothing(cli, write_policy, tmp_path):
+    p = write_policy(RISKY.replace("deny_protocols: [TLS]\n", ""))
+    assert cli("build", p, "-o", tmp_path / "build").exit_code == 1  # the lock is never written either
+    r = cli("export", p, "--format", "terraform", "-o", tmp_path / "tf")
+    assert r.exit_code == 1 and "risk findings stop the export" in r.stderr
+    assert not (tmp_path / "tf").exists()

@@ -20,17 +20,6 @@ catalog_app = typer.Typer(no_args_is_help=True, help="Browse the catalogs: regio
 app.add_typer(catalog_app, name="catalog")
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"rulec {__import__('rulec').__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True)] = False) -> None:
-    """Compile a reviewed YAML egress policy into AWS Network Firewall rule groups."""
-
-
 PolicyArg = Annotated[Path, typer.Argument(help="Policy YAML file, - for stdin", metavar="POLICY", show_default=False)]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output directory")]
 CatalogsOpt = Annotated[Optional[Path], typer.Option("--catalogs", help="Catalogs directory (default: shipped)")]
@@ -393,6 +382,9 @@ def learn(
 
 
 def main() -> None:
+    if sys.argv[1:] == ["--version"]:  # here, not as a root option: the root stays typer's (shell completion)
+        typer.echo(f"rulec {__import__('rulec').__version__}")
+        return
     try:
         app()
     except KeyboardInterrupt:

@@ -19,9 +19,9 @@ def rulec(*args, stdin=None, cwd=ROOT):
     )
 
 
-def test_version(cli):
-    r = cli("--version")
-    assert r.exit_code == 0 and r.stdout == f"rulec {__version__}\n"
+def test_version():
+    r = rulec("--version")
+    assert r.returncode == 0 and r.stdout == f"rulec {__version__}\n"
 
 
 def test_explain_takes_the_policy_positionally_and_exits_1_when_anything_drops(cli, write_policy):

@@ -48,6 +48,12 @@ def main() -> None:
         )
         seconds, _ = timed(lambda: pipeline.write(result, tmpdir / "out"), repeat=1)
         print(f"  writing the JSON and .rules: {seconds:.2f} s")
+        base, _ = timed(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), repeat=5)
+        for n in (6_250, 12_500, 24_999):  # the risk gate must grow linearly: no pairwise comparison
+            p.write_text(policy(n))
+            built = pipeline.build(p)
+            seconds, _ = timed(lambda b=built: pipeline.risk_gate(b))
+            print(f"  risk gate on {n:,} names: {seconds:.2f} s = {seconds / base:.1f} x `python -c pass`")
         p.write_text(policy(25_000))
         try:
             pipeline.build(p)

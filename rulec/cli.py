@@ -19,7 +19,8 @@ app = typer.Typer(
 catalog_app = typer.Typer(no_args_is_help=True, help="Browse the catalogs: regions, features, sources.")
 app.add_typer(catalog_app, name="catalog")
 
-PolicyArg = Annotated[Path, typer.Argument(help="Policy YAML file", metavar="POLICY", show_default=False)]
+
+PolicyArg = Annotated[Path, typer.Argument(help="Policy YAML file, - for stdin", metavar="POLICY", show_default=False)]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output directory")]
 CatalogsOpt = Annotated[Optional[Path], typer.Option("--catalogs", help="Catalogs directory (default: shipped)")]
 
@@ -42,21 +43,33 @@ def _fail(exc: RulecError) -> None:
     raise typer.Exit(2)
 
 
+def _gate(result, action: str) -> None:
+    """Print the risk findings (and waived ones); exit 1 when any is not waived, before anything is written."""
+    from rulec import pipeline
+
+    report = (gate := pipeline.risk_gate(result)).report(action)
+    typer.echo(report, err=True, nl=bool(report))
+    if gate.blocking:
+        raise typer.Exit(1)
+
+
 @app.command()
 def build(
     policy: PolicyArg,
     out: OutOpt = Path("build"),
     catalogs: CatalogsOpt = None,
     locked: Annotated[bool, typer.Option(help="Fail instead of changing the SID lock")] = False,
+    lock: Annotated[Optional[Path], typer.Option(help="SID lock file (default: beside the policy)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Write OUT/<region>/<Group>.json (CreateRuleGroup requests) and .rules, and update the SID lock."""
     from rulec import pipeline
 
     try:
-        result = pipeline.build(policy, catalogs)
-        if locked:
+        result = pipeline.build(policy, catalogs, lock)
+        if locked or result.lock_path is None:  # a policy from stdin without --lock has no lock to update
             pipeline.require_locked(result)
+        _gate(result, "the build")
         changed = pipeline.write(result, out)
     except RulecError as exc:
         _fail(exc)
@@ -71,7 +84,9 @@ def check(policy: PolicyArg, out: OutOpt = Path("build"), catalogs: CatalogsOpt 
     from rulec import pipeline
 
     try:
-        diffs = pipeline.check(pipeline.build(policy, catalogs), out)
+        result = pipeline.build(policy, catalogs)
+        _gate(result, "the check")
+        diffs = pipeline.check(result, out)
     except RulecError as exc:
         _fail(exc)
     if diffs:
@@ -95,7 +110,7 @@ def export(
     from rulec import export as exporter
 
     try:
-        changed = exporter.run(policy, format, out, region, catalogs)
+        changed = exporter.run(policy, format, out, region, catalogs, lambda r: _gate(r, "the export"))
     except RulecError as exc:
         _fail(exc)
     typer.echo(f"wrote {len(changed)} changed file(s) under {out}" if changed else f"{out} is up to date")
@@ -254,21 +269,23 @@ def lint(
 @app.command()
 def explain(
     host: Annotated[str, typer.Argument(help="Host name (SNI / Host header)")],
-    policy: Annotated[Path, typer.Option("--policy", "-p", help="Policy YAML file")],
+    policy_arg: Annotated[Optional[Path], typer.Argument(help="Policy YAML file", metavar="POLICY")] = None,
+    policy: Annotated[Optional[Path], typer.Option("--policy", "-p", help="Policy YAML file")] = None,
     region: Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region")] = None,
     catalogs: CatalogsOpt = None,
     format: FormatOpt = "text",
 ) -> None:
-    """Would HOST pass or drop, for TLS and HTTP, which target or rule decides, and why it is there."""
-    from rulec import pipeline
-    from rulec.review import explain as explainer
+    """Would HOST pass or drop, for TLS and HTTP, which target or rule decides, and why it is there.
+    Exit 0 when every region and protocol passes (uninspected counts as a pass, with a warning), 1 when any drops."""
+    from rulec.review import explain_view
 
     try:
-        _, plans, _, _ = pipeline.plan(policy, catalogs)
-        results = [(p.region, explainer.explain(host, p)) for p in pipeline.select(plans, region, policy)]
+        text, warnings, dropped = explain_view.run(host, policy_arg or policy, region, catalogs, format)
     except RulecError as exc:
         _fail(exc)
-    typer.echo(explainer.render(results, host, format))
+    typer.echo(text)
+    typer.echo("\n".join(warnings), err=True, nl=bool(warnings))
+    raise typer.Exit(int(dropped))
 
 
 @app.command("diff")
@@ -285,15 +302,11 @@ def diff_cmd(
     from rulec.review import compare
 
     try:
-        diffs = compare.compare(compare.load(old, catalogs), compare.load(new, catalogs))
+        text, changed = compare.run(old, new, catalogs, format)
     except RulecError as exc:
         _fail(exc)
-    if format == "json":
-        typer.echo(json.dumps(compare.as_data(diffs), indent=2))
-    else:
-        typer.echo(compare.render(diffs, markdown=format == "markdown"))
-    if exit_code and any(d.status != "unchanged" for d in diffs):
-        raise typer.Exit(1)
+    typer.echo(text)
+    raise typer.Exit(int(exit_code and changed))
 
 
 @catalog_app.command("list")
@@ -311,7 +324,7 @@ def catalog_list(catalogs: CatalogsOpt = None, format: FormatOpt = "text") -> No
 @catalog_app.command("show")
 def catalog_show(
     feature: Annotated[str, typer.Argument(help="Feature name")],
-    region: Annotated[str, typer.Option("--region", "-r", help="AWS region")],
+    region: Annotated[Optional[str], typer.Option("--region", "-r", help="AWS region, when it matters")] = None,
     catalogs: CatalogsOpt = None,
     format: FormatOpt = "text",
 ) -> None:
@@ -334,24 +347,14 @@ def catalog_import_ip_ranges(
     """Refresh catalogs/ip-ranges.yaml from ip-ranges.json and print what changed (rulec never downloads)."""
     from rulec.load import ipranges
     from rulec.load.catalog import default_root
-    from rulec.pipeline import write_atomic
 
     try:
-        data, changes, target = ipranges.import_file(file, catalogs or default_root())
-        same = target.is_file() and target.read_bytes() == data
-        if not check and not same:
-            write_atomic({target: data})
+        out, err, code = ipranges.refresh(file, catalogs or default_root(), check)
     except RulecError as exc:
         _fail(exc)
-    if changes:
-        typer.echo(ipranges.describe(changes))
-    if same:
-        typer.echo(f"{target} is up to date")
-    elif check:
-        typer.echo(f"{target} differs from {file}", err=True)
-        raise typer.Exit(1)
-    else:
-        typer.echo(f"wrote {target}: {len(changes)} region/direction change(s); review with `git diff`")
+    typer.echo(out, nl=bool(out))
+    typer.echo(err, err=True, nl=bool(err))
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -382,6 +385,9 @@ def learn(
 
 
 def main() -> None:
+    if sys.argv[1:] == ["--version"]:  # here, not as a root option: the root stays typer's (shell completion)
+        typer.echo(f"rulec {__import__('rulec').__version__}")
+        return
     try:
         app()
     except KeyboardInterrupt:

@@ -17,13 +17,21 @@ class Position:
         return f"{self.file}:{self.line}:{self.col or 1}"
 
 
+def printable(text: str) -> str:
+    """`text` with newlines, terminal escapes and other invisible characters shown as escapes, so that a
+    value quoted in a message cannot forge another diagnostic line or restyle the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     pos: Position
     message: str
 
     def __str__(self) -> str:
-        return f"{self.pos}: {self.message}"
+        return f"{printable(str(self.pos))}: {printable(self.message)}"
 
 
 class RulecError(Exception):

@@ -45,8 +45,6 @@ def render(result: pipeline.Build, fmt: str, region: str | None = None) -> dict[
         raise RulecError(f"unknown export format '{fmt}': cloudformation or terraform")
     suffix, emit = FORMATS[fmt]
     refuse_unsupported(result, fmt)
-    # RISK GATE (issue 14: export passes the same risk gate as build). The safety helper's gate is not on main
-    # yet; call it here, on `result`, before anything is rendered, once it lands.
     source = result.policy.path.name
     files = {}
     for p in pipeline.select(result.plans, region, result.policy.path):
@@ -81,9 +79,14 @@ def write(files: dict[str, bytes], out_dir: Path, fmt: str, prune: bool) -> list
     return [str(p) for p in changed] + [f"{f} (removed)" for f in removed]
 
 
-def run(policy: Path, fmt: str, out_dir: Path, region: str | None = None, catalogs: Path | None = None) -> list[str]:
-    """Build in memory, render, write; rulec's files for regions gone from the policy go when all are exported."""
+def run(
+    policy: Path, fmt: str, out_dir: Path, region: str | None = None, catalogs: Path | None = None, gate=None
+) -> list[str]:
+    """Build in memory, render, write; rulec's files for regions gone from the policy go when all are exported.
+    `gate(result)` is the risk gate (issue 11): the caller reports its findings and stops before anything is written."""
     result = pipeline.build(policy, catalogs)
+    if gate is not None:
+        gate(result)
     if result.lock_changed:  # as for push: every exported SID must have been reviewed in the committed lock
         raise error_at(
             Position(str(result.lock_path)),

@@ -1,15 +1,12 @@
 """Runs the stages in order (load -> resolve -> compile -> emit) and writes or checks the outputs.
 
-Everything is computed in memory first; files are written only when every stage succeeded, each one
-atomically (temporary file + rename), so an error never leaves a half-written output or lock.
+Everything is computed in memory first; files are written only when every stage succeeded, all or nothing
+(rulec/files.py), so an error never leaves a half-written output or lock.
 """
 
 from __future__ import annotations
 
 import difflib
-import os
-import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,18 +19,17 @@ from rulec.emit import aws_classic as emit_aws
 from rulec.emit import aws_nextgen as emit_nextgen
 from rulec.emit import firewall_policy as emit_policy
 from rulec.emit import suricata as emit_suricata
-from rulec.errors import Position, RulecError, error_at
+from rulec.errors import Diagnostic, Position, RulecError, error_at
+from rulec.files import MANIFEST, dump_manifest, read_manifest, read_or_none, write_atomic
 from rulec.load.catalog import Catalogs, default_root
 from rulec.load.policy import LoadedPolicy, load_policy
-
-_REGION_DIR = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
 
 
 @dataclass
 class Build:
     policy: LoadedPolicy
     plans: list[RegionPlan]
-    lock_path: Path
+    lock_path: Path | None  # None: a policy from stdin without --lock (nothing is written beside it)
     lock_before: Lock
     lock_after: Lock
     files: dict[str, bytes]  # path relative to the output directory -> bytes
@@ -53,21 +49,45 @@ class Build:
         return dump_lock(self.lock_before) != self.lock_bytes
 
 
-def plan(policy_path: Path, catalogs: Path | None = None) -> tuple[LoadedPolicy, list[RegionPlan], Lock, Lock]:
+def lock_for(policy_path: Path, lock: Path | None = None) -> Path | None:
+    """The SID lock: `lock`, else beside the policy; None for a policy read from stdin (nothing beside it)."""
+    if lock is not None:
+        return lock
+    if str(policy_path) == "-" or (policy_path.exists() and not policy_path.is_file()):  # -, /dev/stdin, a pipe
+        return None
+    return lock_path(policy_path)
+
+
+def plan(
+    policy_path: Path, catalogs: Path | None = None, lock: Path | None = None
+) -> tuple[LoadedPolicy, list[RegionPlan], Lock, Lock]:
     """Load, resolve and compile: the IR for every region, without emitting anything."""
     lp = load_policy(policy_path)
     cats = Catalogs(catalogs or default_root())
     nextgen.check_policy(lp)
     regions = resolve(lp, cats)
-    before = read_lock(lock_path(policy_path))
+    path = lock_for(policy_path, lock)
+    before = read_lock(path) if path is not None else Lock()
     compiler = nextgen.compile_policy if lp.policy.engine == "next-gen" else compile_policy
     plans, after = compiler(lp, regions, before)
     return lp, plans, before, after
 
 
-def build(policy_path: Path, catalogs: Path | None = None) -> Build:
+def build(policy_path: Path, catalogs: Path | None = None, lock: Path | None = None) -> Build:
     """Plan, then emit every group's request (checked against the schema) and Suricata rules, in memory."""
-    lp, plans, before, after = plan(policy_path, catalogs)
+    lp, plans, before, after = plan(policy_path, catalogs, lock)
+    empty = [r.region for r in plans if not r.resolved.targets]
+    if empty:
+        raise RulecError(
+            [
+                Diagnostic(
+                    lp.doc.key_at("regions", r),
+                    f"region '{r}' allows no names: add `features` or `allow` (here or at the top level); "
+                    "a domain list needs at least one name",
+                )
+                for r in empty
+            ]
+        )
     validator = emit_aws.RequestValidator()
     files: dict[str, bytes] = {}
     requests: dict[str, list[dict]] = {}
@@ -93,8 +113,24 @@ def build(policy_path: Path, catalogs: Path | None = None) -> Build:
             policies[p.region] = doc
             files[rel] = emit_aws.to_bytes(doc)
     return Build(
-        lp, plans, lock_path(policy_path), before, after, dict(sorted(files.items())), requests, policies, ng_requests
+        lp,
+        plans,
+        lock_for(policy_path, lock),
+        before,
+        after,
+        dict(sorted(files.items())),
+        requests,
+        policies,
+        ng_requests,
     )
+
+
+def risk_gate(result: Build, today=None):
+    """Lint errors that stop this build unless waived (rulec.review.gate.GateResult); imported only here,
+    so that commands that never gate do not pay for the lint checks' imports."""
+    from rulec.review.gate import risk_gate as gate
+
+    return gate(result.policy, result.plans, today)
 
 
 def figures(result: Build) -> str:
@@ -121,61 +157,37 @@ def select(plans: list[RegionPlan], region: str | None, policy_path: Path) -> li
 
 
 def stale_files(out_dir: Path, files: dict[str, bytes]) -> list[str]:
-    """Generated-looking files under region directories of `out_dir` that this build does not produce."""
-    if not out_dir.is_dir():
-        return []
-    stale = []
-    for sub in sorted(out_dir.iterdir()):
-        if sub.is_dir() and _REGION_DIR.match(sub.name):
-            for f in sorted(sub.iterdir()):
-                rel = f"{sub.name}/{f.name}"
-                if f.suffix in (".json", ".rules") and rel not in files:
-                    stale.append(rel)
-    return stale
-
-
-def write_atomic(targets: dict[Path, bytes]) -> list[Path]:
-    """Write the files whose content changes: all are staged first, then each is renamed into place."""
-    changed = [p for p, data in targets.items() if not p.is_file() or p.read_bytes() != data]
-    staged: list[tuple[str, Path]] = []
-    try:
-        for path in changed:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(targets[path])
-            staged.append((tmp, path))
-    except OSError as exc:
-        for tmp, _ in staged:
-            os.unlink(tmp)
-        raise error_at(Position(str(exc.filename or changed[0])), f"cannot write: {exc.strerror}") from None
-    for tmp, path in staged:
-        os.replace(tmp, path)
-    return changed
+    """Files an earlier build wrote under `out_dir` (its manifest) that this build does not produce.
+    A file rulec did not write is never stale: it is not rulec's to remove."""
+    return [rel for rel in read_manifest(out_dir) if rel not in files and (out_dir / rel).is_file()]
 
 
 def write(result: Build, out_dir: Path, write_lock: bool = True) -> list[str]:
-    """Write outputs (and the lock) atomically; remove stale generated files. Returns changed paths."""
+    """Write outputs, the manifest (and the lock) all or nothing; remove the stale files rulec wrote.
+    Returns the changed paths."""
     targets = {out_dir / rel: data for rel, data in result.files.items()}
-    if write_lock:
+    targets[out_dir / MANIFEST] = dump_manifest(list(result.files))
+    if write_lock and result.lock_path is not None:
         targets[result.lock_path] = result.lock_bytes
-    changed = write_atomic(targets)
     removed = stale_files(out_dir, result.files)
-    for rel in removed:
-        (out_dir / rel).unlink()
-    return [str(p) for p in changed] + [f"{out_dir / rel} (removed)" for rel in removed]
+    changed = write_atomic(targets, [out_dir / rel for rel in removed])
+    gone = {out_dir / rel for rel in removed}
+    return [str(p) for p in changed if p not in gone] + [f"{out_dir / rel} (removed)" for rel in removed]
 
 
 def check(result: Build, out_dir: Path) -> list[str]:
     """Unified diffs between what is committed and what a build would write; empty when in sync."""
     diffs = []
     expected = {str(out_dir / rel): data for rel, data in result.files.items()}
-    expected[str(result.lock_path)] = result.lock_bytes
+    expected[str(out_dir / MANIFEST)] = dump_manifest(list(result.files))
+    if result.lock_path is not None:
+        expected[str(result.lock_path)] = result.lock_bytes
     for name, data in expected.items():
         path = Path(name)
-        old = path.read_bytes() if path.is_file() else b""
+        committed = read_or_none(path)
+        old = committed or b""
         if old != data:
-            label = name if path.is_file() else f"{name} (missing)"
+            label = name if committed is not None else f"{name} (missing)"
             diffs.append(
                 "".join(
                     difflib.unified_diff(
@@ -197,10 +209,13 @@ def require_locked(result: Build) -> None:
         raise RulecError(
             [
                 error_at(
-                    Position(str(result.lock_path)),
+                    Position(str(result.lock_path or "<stdin>")),
                     (
                         "the SID lock would change (new or retired rules) but --locked was given; "
                         "run without --locked and commit the lock"
+                        if result.lock_path is not None
+                        else "a policy read from stdin needs --lock PATH for its SID lock (nothing is written beside "
+                        "stdin); without it the policy must need no new SIDs"
                     ),
                 ).diagnostics[0]
             ]

@@ -98,10 +98,10 @@ def test_no_catalog_entry_opens_all_of_s3_or_aws():
 def test_partial_region_features_fail_clearly():
     with pytest.raises(
         RulecError,
-        match="needs 'kinesis', which the catalog has no entry for in us-gov-west-1 "
+        match="needs 'webapp', which the catalog has no entry for in us-gov-west-1 "
         r"\(a partial region\)",
     ):
-        feature_targets(CATS, "us-gov-west-1", "kinesis", Position("p.yaml", 3, 4))
+        feature_targets(CATS, "us-gov-west-1", "workspace", Position("p.yaml", 3, 4))
 
 
 def resolved(feature, region):
@@ -181,7 +181,7 @@ def test_ip_ranges_refresh_produces_a_reviewable_diff(tmp_path, cli):
 def test_ip_ranges_bad_file(tmp_path):
     bad = tmp_path / "x.json"
     bad.write_text(
-        '{"prefixes": [\n  {"platform": "aws", "type": "inbound", "region": "x", "ipv4Prefixes": ["1.2.3.4/8"]}]}'
+        '{"prefixes": [\n  {"platform": "aws", "type": "inbound", "region": "eu-west-1", "ipv4Prefixes": ["1.2.3.4/8"]}]}'
     )
     with pytest.raises(RulecError, match="'1.2.3.4/8' is not a CIDR block"):
         ipranges.import_file(bad, tmp_path)

@@ -51,15 +51,22 @@ def test_check_detects_drift_and_stale_files(cli, tmp_path):
     shutil.copytree(EXAMPLE.parent, work)
     policy, out = work / "policy.yaml", work / "out"
     assert cli("check", policy, "-o", out).exit_code == 0
-    policy.write_text(policy.read_text().replace("[hive-metastore, pypi, cran]", "[hive-metastore, pypi]"))
+    policy.write_text(policy.read_text().replace(", .cran.r-project.org]", "]"))
     r = cli("check", policy, "-o", out)
     assert r.exit_code == 1
     assert '-          ".cran.r-project.org"' in r.stdout
     assert "run `rulec build" in r.stderr
-    (out / "eu-west-1" / "Old-Group.json").write_text("{}")
-    assert "Old-Group.json: stale" in cli("check", policy, "-o", out).stdout
+    (out / "eu-west-1" / "Old-Group.json").write_text("{}")  # not written by rulec: never stale, never removed
+    assert "Old-Group.json" not in cli("check", policy, "-o", out).stdout
     assert cli("build", policy, "-o", out).exit_code == 0
-    assert not (out / "eu-west-1" / "Old-Group.json").exists()
+    assert (out / "eu-west-1" / "Old-Group.json").read_text() == "{}"
+    assert cli("check", policy, "-o", out).exit_code == 0
+    policy.write_text(policy.read_text().replace("name: Deny-Protocols", "name: Deny-Old"))
+    assert cli("build", policy, "-o", out).exit_code == 0
+    policy.write_text(policy.read_text().replace("name: Deny-Old", "name: Deny-Protocols"))
+    assert "Deny-Old.json: stale" in cli("check", policy, "-o", out).stdout
+    assert cli("build", policy, "-o", out).exit_code == 0
+    assert not (out / "eu-west-1" / "Deny-Old.json").exists() and not (out / "eu-west-1" / "Deny-Old.rules").exists()
     assert cli("check", policy, "-o", out).exit_code == 0
 
 

@@ -44,10 +44,10 @@ def test_in_sync_then_changes_behind_rulecs_back(cli, emulator, example):
     edit_targets(emulator, lambda t: [n for n in t if n != ".pypi.org"] + ["paste.example.net"])
     r = run(cli, "drift", emulator, example)
     assert r.exit_code == 1, r.output
-    line = next(i for i, text in enumerate(example.read_text().splitlines(), 1) if "features:" in text)
+    line = next(i for i, text in enumerate(example.read_text().splitlines(), 1) if "allow: [.pypi.org" in text)
     lines = r.stdout.splitlines()
     assert lines[:2] == ["eu-west-1/Databricks-FQDNs: drift", "    + .pypi.org"]
-    assert lines[2].startswith(f"        origin: feature 'pypi' at {example}:{line}:")
+    assert lines[2].startswith(f"        origin: allow at {example}:{line}:")
     assert lines[3:5] == [
         "    - paste.example.net",
         "        origin: live only: not in the reviewed build (changed behind rulec's back)",
@@ -59,7 +59,7 @@ def test_in_sync_then_changes_behind_rulecs_back(cli, emulator, example):
         ("Databricks-FQDNs", "+ .pypi.org"),
         ("Databricks-FQDNs", "- paste.example.net"),
     ]
-    assert data["drift"][0]["origin"].startswith("feature 'pypi' at ")
+    assert data["drift"][0]["origin"].startswith("allow at ")
 
 
 def test_a_deleted_group_and_a_changed_rule_are_drift(cli, emulator, example):
@@ -122,7 +122,7 @@ def test_firewall_policy_drift_and_foreign_pass_rules(cli, emulator, example):
 def test_bad_input_exits_2(cli, emulator, example):
     r = cli("drift", example.parent / "missing.yaml", "--endpoint-url", emulator.url)
     assert r.exit_code == 2
-    example.write_text(example.read_text().replace("pypi, cran]", "pypi]"))
+    example.write_text(example.read_text().replace(", .cran.r-project.org]", "]"))
     r = run(cli, "drift", emulator, example)
     assert r.exit_code == 2 and "is stale" in r.stderr and "rulec check" in r.stderr
     assert emulator.emulator.calls == []

@@ -25,7 +25,9 @@ def test_explain_allowed_name_with_its_origin():
     )
     assert http.reason.endswith(f"(Databricks-FQDNs, sid {http_sid} in Databricks-FQDNs.rules)")
     (origin,) = tls.origins
-    assert origin.startswith(f"feature 'pypi' at {EXAMPLE}:13:32: catalog entry .pythonhosted.org at ")
+    assert origin == f"allow entry at {EXAMPLE}:16:24"
+    (origin,) = verdicts("md15cf9e1wmjgny.cxg30ia2wqgj.eu-west-1.rds.amazonaws.com")[0].origins
+    assert origin.startswith(f"feature 'hive-metastore' at {EXAMPLE}:13:16: catalog entry ")
     assert "source https://github.com/databricks/terraform-databricks-examples/" in origin
     assert "reviewed 2026-11-28" in origin
 
@@ -90,15 +92,16 @@ def test_diff_policies_with_provenance(cli, tmp_path):
     shutil.copy(EXAMPLE.with_name("policy.lock.json"), tmp_path / "policy.lock.json")
     new.write_text(
         new.read_text()
-        .replace("[hive-metastore, pypi, cran]", "[hive-metastore, pypi, github]")
+        .replace("features: [hive-metastore]", "features: [hive-metastore, github]")
+        .replace(", .cran.r-project.org]", "]")
         .replace("[FTP, SSH, ICMP]", "[FTP, ICMP, UDP]")
     )
     r = cli("diff", EXAMPLE, new)
     assert r.exit_code == 0
     out = r.stdout
     assert "eu-west-1/Databricks-FQDNs: changed (capacity 100, 10 -> 14 rules)" in out
-    assert f"  + .github.com\n      via feature 'github' at {new}:13:38: catalog entry .github.com" in out
-    assert f"  - .cran.r-project.org\n      via feature 'cran' at {EXAMPLE}:13:38" in out
+    assert f"  + .github.com\n      via feature 'github' at {new}:13:32: catalog entry .github.com" in out
+    assert f"  - .cran.r-project.org\n      via allow entry at {EXAMPLE}:16:43" in out
     assert "  + sid 4: DROP UDP ANY ANY <> ANY ANY\n  - sid 2: DROP SSH ANY ANY <> ANY ANY" in out
     assert out.rstrip().endswith("2 of 2 group(s) changed")
     assert cli("diff", EXAMPLE, new, "--exit-code").exit_code == 1
@@ -127,11 +130,11 @@ def test_diff_against_a_git_revision(cli, tmp_path, monkeypatch):
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
     subprocess.run([*git, "add", "."], cwd=repo, check=True)
     subprocess.run([*git, "commit", "-qm", "x"], cwd=repo, check=True)
-    (repo / "policy.yaml").write_text((repo / "policy.yaml").read_text().replace(", cran]", "]"))
+    (repo / "policy.yaml").write_text((repo / "policy.yaml").read_text().replace(", .cran.r-project.org]", "]"))
     monkeypatch.chdir(repo)
     r = cli("diff", "HEAD:policy.yaml", "policy.yaml")
     assert r.exit_code == 0
-    assert "  - .cran.r-project.org\n      via feature 'cran' at HEAD:policy.yaml:13:38" in r.stdout
+    assert "  - .cran.r-project.org\n      via allow entry at HEAD:policy.yaml:16:43" in r.stdout
     assert "~ description" not in r.stdout
     assert cli("diff", "HEAD:nope.yaml", "policy.yaml").exit_code == 2
 

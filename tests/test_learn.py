@@ -53,10 +53,10 @@ def test_pypi_is_proposed_with_hits_catalog_line_and_source(workspace):
     assert p.accepted and p.kind == "feature" and p.path == ("regions", "us-east-1", "features")
     assert p.hits == 4 and sorted(n.name for n in p.names) == ["files.pythonhosted.org", "pypi.org"]
     hit = next(n for n in p.names if n.name == "pypi.org").features[0]
-    assert hit.target == ".pypi.org" and hit.source.startswith("https://") and "features.yaml:" in hit.where
+    assert hit.target == "pypi.org" and hit.source.startswith("https://") and "features.yaml:" in hit.where
     assert "+    features: [pypi]" in r.patch
     text = report.text(r)
-    assert "+ feature pypi in us-east-1" in text and "4 hit(s)" in text and "catalog: .pypi.org at" in text
+    assert "+ feature pypi in us-east-1" in text and "4 hit(s)" in text and "catalog: pypi.org at" in text
 
 
 def test_unknown_name_is_listed_not_proposed(workspace):
@@ -164,7 +164,7 @@ def test_the_patch_applies_cleanly_keeps_comments_and_builds(workspace, tmp_path
     build = pipeline.build(tree / "policy.yaml")
     assert build.requests["us-east-1"]
     targets = next(g for g in build.plans[0].groups if hasattr(g, "targets")).targets
-    assert {".pypi.org", ".pythonhosted.org", ".corp-mirror.io"} <= set(targets)
+    assert {"pypi.org", "files.pythonhosted.org", ".corp-mirror.io"} <= set(targets)
     after = lint.run(lint.Context(build.policy, build.plans))
     before = lint.run(lint.Context(before_lp, before_plans))
     key = {(f.code, f.message) for f in before if lint.at_least(f.severity, "warning")}

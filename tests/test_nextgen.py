@@ -253,7 +253,9 @@ def test_explain_names_the_accepting_rule_or_the_default(cli):
     result = cli("explain", "files.pythonhosted.org", "--policy", NEXTGEN_EXAMPLE, "--format", "json")
     (region,) = json.loads(result.output)
     assert [(v["protocol"], v["verdict"]) for v in region["verdicts"]] == [("TLS", "pass"), ("HTTP", "pass")]
-    assert "Databricks-NextGen-Allow sid 8" in region["verdicts"][0]["reason"]
+    lock = json.loads((NEXTGEN_EXAMPLE.parent / "policy.lock.json").read_text())
+    sid = next(s for g in lock["groups"].values() for k, s in g["sids"].items() if k == "ng:tls:files.pythonhosted.org")
+    assert f"Databricks-NextGen-Allow sid {sid}" in region["verdicts"][0]["reason"]
     result = cli("explain", "evilpypi.org", "--policy", NEXTGEN_EXAMPLE)
     assert result.output.count("DROP: FirewallDefaultAction DROP") == 2
     result = cli(

@@ -53,7 +53,11 @@ def test_monitor_first_then_enforce(cli, emulator, example):
         "arn:aws:network-firewall:eu-west-1:123456789012:firewall-rulegroup/Databricks-NextGen-Allow",
     ]
     group = _fw(emulator).describe_rule_group(RuleGroupName="Databricks-NextGen-Allow", Type="FIREWALL")
-    assert group["RuleGroupResponse"]["Type"] == "FIREWALL" and group["RuleGroupResponse"]["ConsumedCapacity"] == 40
+    assert group["RuleGroupResponse"]["Type"] == "FIREWALL" and group["RuleGroupResponse"]["ConsumedCapacity"] == len(
+        json.loads((example.parent / "out/eu-west-1/Databricks-NextGen-Allow.json").read_text())["FirewallRuleGroup"][
+            "RulesSource"
+        ]["FirewallRules"]
+    )
     writes = len(emulator.emulator.writes())
     r = _push(cli, emulator, example, "--yes")
     assert r.exit_code == 0 and "nothing to do: the firewall matches the policy" in r.stdout
@@ -152,7 +156,9 @@ def test_replace_grows_capacity_and_the_policy_always_references_a_complete_grou
     assert "references Databricks-NextGen-Allow-rulec-tmp instead of Databricks-NextGen-Allow" in r.stdout
     fw = _fw(emulator)
     group = fw.describe_rule_group(RuleGroupName="Databricks-NextGen-Allow", Type="FIREWALL")["RuleGroupResponse"]
-    assert group["Capacity"] == 200 and group["ConsumedCapacity"] == 120
+    built = json.loads((example.parent / "out/eu-west-1/Databricks-NextGen-Allow.json").read_text())
+    assert group["Capacity"] == 200 == built["Capacity"]
+    assert group["ConsumedCapacity"] == len(built["FirewallRuleGroup"]["RulesSource"]["FirewallRules"]) > 100
     assert set(emulator.emulator.groups["eu-west-1"]) == {"Databricks-NextGen-Allow", "Databricks-NextGen-Services"}
     live = fw.describe_firewall_policy_v2(FirewallPolicyV2Name="databricks-egress-nextgen")["FirewallPolicyV2"]
     assert [(e["Priority"], e["ResourceArn"].rpartition("/")[2]) for e in live["FirewallRuleGroupEntries"]] == [

@@ -55,7 +55,7 @@ def test_every_problem_is_reported_with_its_position(write_policy):
     got = errors(p)
     f = str(p)
     assert f"{f}:2:23: deny_protocols.1: Input should be 'IP'" in got[0]
-    assert got[1] == f"{f}:4:21: groups.allowlist.name: String should match pattern '^[a-zA-Z0-9-]+$'"
+    assert got[1] == f"{f}:4:21: groups.allowlist.name: 'Databricks_FQDNs' may hold only letters, digits and '-'"
     assert got[2] == f"{f}:4:49: groups.allowlist.capacity: Input should be less than or equal to 50000"
     assert got[3] == f"{f}:5:32: unknown key 'capcity'"
     assert got[4].startswith(f"{f}:6:9: allow.0: '*.example.com': '*' is not supported; write '.example.com'")
@@ -74,7 +74,10 @@ def test_every_problem_is_reported_with_its_position(write_policy):
         ("version: 2\nregions: {eu-west-1: {home_net: [10.0.0.0/8]}}\n", "version: Input should be 1"),
         ("version: 1\nregions: {}\n", "regions: Dictionary should have at least 1 item"),
         ("version: 1\nregions: {eu-west-1: {home_net: []}}\n", "home_net: List should have at least 1 item"),
-        ("version: 1\nregions: {EU: {home_net: [10.0.0.0/8]}}\n", "String should match pattern"),
+        (
+            "version: 1\nregions: {EU: {home_net: [10.0.0.0/8]}}\n",
+            "regions: 'EU' is not an AWS region name such as eu-west-1",
+        ),
         (
             "version: 1\ntarget_types: [TLS_SNI, TLS_SNI]\nregions: {eu-west-1: {home_net: [10.0.0.0/8]}}\n",
             "target_types lists TLS_SNI twice",
@@ -85,7 +88,7 @@ def test_every_problem_is_reported_with_its_position(write_policy):
         ),
         (
             "version: 1\ngroups: {allowlist: {name: A, capacity: '100'}}\nregions: {eu-west-1: {home_net: [10.0.0.0/8]}}\n",
-            "capacity: Input should be a valid integer",
+            "capacity: expected a whole number, not the string '100'",
         ),
     ],
 )

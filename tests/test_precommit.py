@@ -73,14 +73,10 @@ def test_rulec_lint_through_try_repo(hooks_repo, project):
     assert "rulec lint" in ok.stdout and "Passed" in ok.stdout
     # a policy that opens storage anyone can write to fails, pointing at the line
     policy = project / "policy.yaml"
-    policy.write_text(
-        policy.read_text().replace(
-            "features: [hive-metastore", "allow: [s3.amazonaws.com]\n    features: [hive-metastore"
-        )
-    )
+    policy.write_text(policy.read_text().replace("allow: [.pypi.org", "allow: [s3.amazonaws.com, .pypi.org"))
     bad = pre_commit(env, project, "try-repo", str(repo), "rulec-lint", "--files", "policy.yaml")
     assert bad.returncode == 1 and "Failed" in bad.stdout
-    assert "policy.yaml:13:13: RC001 error" in bad.stdout, bad.stdout
+    assert "policy.yaml:16:13: RC001 error" in bad.stdout, bad.stdout
     # YAML matching the pattern that is not a policy is skipped (the hook passes without reading it as one)
     skip = pre_commit(env, project, "try-repo", str(repo), "rulec-lint", "--files", "policy-notes.yaml")
     assert skip.returncode == 0 and "Passed" in skip.stdout, skip.stdout

@@ -69,7 +69,11 @@ def test_equivalent_remote_forms_are_not_a_change(emulator, example):
 
 def test_update_changes_exactly_what_the_policy_changed(emulator, example):
     push_all(emulator, example)
-    example.write_text(example.read_text().replace("[hive-metastore, pypi, cran]", "[hive-metastore, pypi, github]"))
+    example.write_text(
+        example.read_text()
+        .replace("features: [hive-metastore]", "features: [hive-metastore, github]")
+        .replace(", .cran.r-project.org]", "]")
+    )
     before = len(emulator.emulator.writes())
     p, log = pusher(emulator)
     plan = p.plan(requests_for(example), None, False)
@@ -105,9 +109,7 @@ def test_capacity_too_small_blocks_before_any_write_then_replace(emulator, examp
     example.write_text(
         example.read_text()
         .replace("capacity: 100}\n  deny", "capacity: 500}\n  deny")
-        .replace(
-            "features: [hive-metastore, pypi, cran]", f"features: [hive-metastore, pypi, cran]\n    allow: [{names}]"
-        )
+        .replace("allow: [.pypi.org,", f"allow: [{names}, .pypi.org,")
     )
     before = len(emulator.emulator.writes())
     p, _ = pusher(emulator)
@@ -133,7 +135,7 @@ def test_capacity_too_small_blocks_before_any_write_then_replace(emulator, examp
 
 def test_stale_token_shows_remote_change_and_overwrites_nothing(emulator, example):
     push_all(emulator, example)
-    example.write_text(example.read_text().replace("pypi, cran]", "pypi]"))
+    example.write_text(example.read_text().replace(", .cran.r-project.org]", "]"))
     p, _ = pusher(emulator)
     plan = p.plan(requests_for(example), None, False)
     emulator.emulator.inject("UpdateRuleGroup", "ConcurrentUpdate")

@@ -89,7 +89,7 @@ def test_push_refuses_an_unreviewed_lock(cli, emulator, example):
 
 def test_conflict_output_says_what_was_done(cli, emulator, example):
     assert cli("push", example, "-o", example.parent / "out", "--endpoint-url", emulator.url, "--yes").exit_code == 0
-    example.write_text(example.read_text().replace("pypi, cran]", "pypi]"))
+    example.write_text(example.read_text().replace(", .cran.r-project.org]", "]"))
     assert cli("build", example, "-o", example.parent / "out").exit_code == 0
     emulator.emulator.inject("UpdateRuleGroup", "ConcurrentUpdate")
     r = cli("push", example, "-o", example.parent / "out", "--endpoint-url", emulator.url, "--yes")

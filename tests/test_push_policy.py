@@ -259,9 +259,7 @@ def test_interrupted_replace_converges_with_the_declared_policy(cli, emulator, e
     example.write_text(
         example.read_text()
         .replace("capacity: 100}\n  deny", "capacity: 500}\n  deny")
-        .replace(
-            "features: [hive-metastore, pypi, cran]", f"features: [hive-metastore, pypi, cran]\n    allow: [{names}]"
-        )
+        .replace("allow: [.pypi.org,", f"allow: [{names}, .pypi.org,")
     )
     assert cli("build", example, "-o", out).exit_code == 0
     emulator.emulator.inject("UpdateFirewallPolicy", "DropConnection", name="egress", after=1)

@@ -85,9 +85,7 @@ def needs_replace(cli, emulator, example):
     example.write_text(
         example.read_text()
         .replace("capacity: 100}\n  deny", "capacity: 500}\n  deny")
-        .replace(
-            "features: [hive-metastore, pypi, cran]", f"features: [hive-metastore, pypi, cran]\n    allow: [{names}]"
-        )
+        .replace("allow: [.pypi.org,", f"allow: [{names}, .pypi.org,")
     )
     assert cli("build", example, "-o", example.parent / "out").exit_code == 0
     return example
@@ -142,7 +140,7 @@ def test_replace_without_interruption(cli, emulator, needs_replace):
 
 
 def test_stale_build_is_refused_with_the_check_diff(cli, emulator, example):
-    example.write_text(example.read_text().replace("pypi, cran]", "pypi]"))
+    example.write_text(example.read_text().replace(", .cran.r-project.org]", "]"))
     r = push(cli, emulator, example)
     assert r.exit_code == 1
     assert "is stale: it is not what" in r.stderr and '-          ".cran.r-project.org"' in r.stderr

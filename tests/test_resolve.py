@@ -14,7 +14,7 @@ def test_declaration_order_and_collapse(write_policy):
     p = write_policy("""
         version: 1
         features: [pypi]
-        allow: [.example.com, pypi.org]
+        allow: [.example.com, pypi.org, .pythonhosted.org]
         regions:
           eu-west-1:
             home_net: [10.0.0.0/16]
@@ -23,20 +23,23 @@ def test_declaration_order_and_collapse(write_policy):
     """)
     (r,) = run(p)
     assert [t.name for t in r.targets] == [
-        ".pypi.org",
-        ".pythonhosted.org",
+        "pypi.org",
         ".example.com",
+        ".pythonhosted.org",
         "md15cf9e1wmjgny.cxg30ia2wqgj.eu-west-1.rds.amazonaws.com",
         "api.example.org",
     ]
     reasons = sorted((c.name, c.reason) for c in r.collapsed)
     assert reasons == [
-        (".pypi.org", "duplicate"),
-        (".pythonhosted.org", "duplicate"),
         (".sub.example.com", "covered by .example.com"),
         ("api.example.com", "covered by .example.com"),
         ("files.pythonhosted.org", "covered by .pythonhosted.org"),
-        ("pypi.org", "covered by .pypi.org"),
+        ("files.pythonhosted.org", "covered by .pythonhosted.org"),
+        ("files.pythonhosted.org", "covered by .pythonhosted.org"),
+        ("files.pythonhosted.org", "duplicate"),
+        ("files.pythonhosted.org", "duplicate"),
+        ("pypi.org", "duplicate"),
+        ("pypi.org", "duplicate"),
     ]
     # the surviving target remembers everything that brought it in
     example = next(t for t in r.targets if t.name == ".example.com")

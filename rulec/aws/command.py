@@ -36,8 +36,13 @@ class Options:
     catalogs: Path | None = None
 
 
-def _reviewed(opts: Options) -> tuple[Any, reviewed.Reviewed]:
-    """Build in memory, refuse an unreviewed lock (exit 2) or a stale build directory (StaleBuild)."""
+class RiskFindings(Exception):
+    """Lint errors no waiver accepts (issue 11, the risk gate): push stops with exit 1 before any AWS call."""
+
+
+def _reviewed(opts: Options, ui: Ui | None = None) -> tuple[Any, reviewed.Reviewed]:
+    """Build in memory, refuse an unreviewed lock (exit 2) or a stale build directory (StaleBuild); with `ui`,
+    run the risk gate (its findings printed there) and refuse risk findings (RiskFindings)."""
     from rulec import pipeline
 
     result = pipeline.build(opts.policy, opts.catalogs)
@@ -46,8 +51,12 @@ def _reviewed(opts: Options) -> tuple[Any, reviewed.Reviewed]:
             f"{result.lock_path} is not up to date with {opts.policy}; run `rulec build` and "
             "commit the lock before pushing (SIDs must be reviewed)"
         )
-    # RISK GATE (issue 11 item 1): the safety helper's risk gate is called here, once, before anything is read
-    # from AWS; until it lands on main this is the single call site to fill in.
+    if ui is not None:  # the risk gate, once, before anything is read from AWS
+        gate = pipeline.risk_gate(result)
+        if gate.blocking or gate.waived:
+            ui.err(gate.report("the push"))
+        if gate.blocking:
+            raise RiskFindings()
     chosen = pipeline.select(result.plans, opts.region, opts.policy)
     names = {p.region: [d["RuleGroupName"] for d in result.requests.get(p.region, [])] for p in chosen}
     docs = reviewed.load(
@@ -73,7 +82,9 @@ def push(
 
         return nextgen_push.run(opts, ui, dry_run, yes, allow_unenforced, replace)
     try:
-        _, docs = _reviewed(opts)
+        _, docs = _reviewed(opts, ui)
+    except RiskFindings:
+        return 1
     except reviewed.StaleBuild as exc:
         ui.err(exc.describe(opts.policy))
         return 1

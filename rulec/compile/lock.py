@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rulec.errors import Position, error_at
+from rulec.load.source import parse_json, read_bytes
 
 LOCK_VERSION = 1
+MAX_SID = 2**32 - 1  # Suricata's signature ids are unsigned 32-bit numbers
 
 
 @dataclass
@@ -35,38 +37,40 @@ def lock_path(policy_path: Path) -> Path:
 
 
 def parse_lock(raw: bytes, file: str) -> Lock:
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise error_at(Position(file, 1, 1), "lock file is not UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise error_at(Position(file, exc.lineno, exc.colno), f"lock file is not valid JSON: {exc.msg}") from None
+    data = parse_json(raw, file, "lock file")
     bad = error_at(Position(file, 1, 1), "lock file is damaged; restore it from git (SIDs must not change)")
     if not isinstance(data, dict) or data.get("version") != LOCK_VERSION or not isinstance(data.get("groups"), dict):
         raise bad
     lock = Lock()
     for name, g in data["groups"].items():
-        try:
-            gl = GroupLock(int(g["next_sid"]), dict(g.get("sids", {})), dict(g.get("retired", {})))
-        except (TypeError, KeyError, ValueError):
-            raise bad from None
-        used = list(gl.sids.values()) + list(gl.retired.values())
-        if (
-            len(set(used)) != len(used)
-            or any(not isinstance(s, int) or s < 1 for s in used)
-            or any(s >= gl.next_sid for s in used)
-        ):
+        if not isinstance(g, dict) or not _sid(g.get("next_sid"), MAX_SID + 1):
             raise error_at(
-                Position(file, 1, 1), f"lock for group '{name}' has duplicate or invalid SIDs; restore it from git"
+                Position(file, 1, 1),
+                f"lock for group '{name}': next_sid must be a whole number from 1 to {MAX_SID + 1}; restore it from git",
+            )
+        sids, retired = g.get("sids", {}), g.get("retired", {})
+        if not isinstance(sids, dict) or not isinstance(retired, dict):
+            raise bad
+        gl = GroupLock(g["next_sid"], dict(sids), dict(retired))
+        used = list(gl.sids.values()) + list(gl.retired.values())
+        if len(set(used)) != len(used) or any(not _sid(s) for s in used) or any(s >= gl.next_sid for s in used):
+            raise error_at(
+                Position(file, 1, 1),
+                f"lock for group '{name}' has duplicate or invalid SIDs (each a whole number from 1 to {MAX_SID}, "
+                "below next_sid); restore it from git",
             )
         lock.groups[name] = gl
     return lock
 
 
+def _sid(value: object, top: int = MAX_SID) -> bool:
+    return type(value) is int and 1 <= value <= top
+
+
 def read_lock(path: Path) -> Lock:
     if not path.exists():
         return Lock()
-    return parse_lock(path.read_bytes(), str(path))
+    return parse_lock(read_bytes(path), str(path))
 
 
 def dump_lock(lock: Lock) -> bytes:
@@ -98,6 +102,8 @@ def assign(lock: Lock, wanted: dict[str, list[str]]) -> Lock:
             if key in known:
                 g.sids[key] = known[key]
             else:
+                if g.next_sid > MAX_SID:
+                    raise error_at(Position(name), f"group '{name}' has used every SID up to {MAX_SID}")
                 g.sids[key] = g.next_sid
                 g.next_sid += 1
         g.retired = {k: s for k, s in known.items() if k not in g.sids}

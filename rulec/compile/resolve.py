@@ -7,7 +7,9 @@ into the surviving target; each collapse is recorded with its reason, because it
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 
 from rulec.compile import egress
 from rulec.compile.egress import DeclaredPolicy, ResolvedService
@@ -76,9 +78,7 @@ def resolve(lp: LoadedPolicy, catalogs: Catalogs) -> list[ResolvedRegion]:
             for i, feature in enumerate(features):
                 pos = lp.doc.at(*fpath, i)
                 if feature not in known_features:
-                    problems.append(
-                        Diagnostic(pos, f"unknown feature '{feature}'; known: {', '.join(sorted(known_features))}")
-                    )
+                    problems.append(Diagnostic(pos, unknown_feature(feature, known_features)))
                     continue
                 try:
                     raw.extend(feature_targets(catalogs, region, feature, pos))
@@ -110,6 +110,14 @@ def resolve(lp: LoadedPolicy, catalogs: Catalogs) -> list[ResolvedRegion]:
     if problems:
         raise RulecError(problems)
     return out
+
+
+def unknown_feature(feature: str, known: Iterable[str]) -> str:
+    """'unknown feature' with the known list and, for a slip such as `PyPI` or `hive_metastore`, the fix."""
+    known = sorted(known)
+    close = difflib.get_close_matches(feature.strip().lower().replace("_", "-").replace(" ", "-"), known, 1, 0.6)
+    hint = f"; did you mean '{close[0]}'? known" if close else "; known"
+    return f"unknown feature '{feature}'{hint}: {', '.join(known)}"
 
 
 def feature_targets(catalogs: Catalogs, region: str, feature: str, pos: Position) -> list[tuple[str, Origin]]:

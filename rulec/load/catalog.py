@@ -67,6 +67,8 @@ class Entry(_Model):
         """Domain-list targets for this entry. Buckets: virtual-hosted names, never bare S3."""
         if self.bucket:
             where = self.bucket_region or region
+            if "-gov-" in where:  # GovCloud bucket names are not shared with the commercial global name
+                return [f"{self.bucket}.s3.{where}.amazonaws.com"]
             return [f"{self.bucket}.s3.amazonaws.com", f"{self.bucket}.s3.{where}.amazonaws.com"]
         return [str(self.host or self.name)]
 

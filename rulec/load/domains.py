@@ -75,9 +75,30 @@ def normalize(raw: object) -> str:
             raise BadName(f"'{raw}': label '{label[:20]}…' is longer than {MAX_LABEL} characters")
         if not _LABEL.match(label):
             raise BadName(f"'{raw}': label '{label}' may hold only letters, digits and inner hyphens")
+        if label.startswith("xn--"):
+            _punycode(raw, label)
     if _is_ip(body) or labels[-1].isdigit():
         raise BadName(f"'{raw}' looks like an IP address; use a stateful rule for addresses")
     return ("." if wildcard else "") + body
+
+
+def _punycode(raw: str, label: str) -> None:
+    """An `xn--` label must decode to a valid internationalised label, or nobody can tell what it names."""
+    try:
+        idna.decode(label)
+    except (idna.IDNAError, UnicodeError, ValueError) as exc:
+        raise BadName(f"'{raw}': label '{label}' is not valid punycode ({exc}); write the name as registered") from None
+
+
+def unicode_labels(name: str) -> list[str]:
+    """The labels of a normalised name, `xn--` labels decoded (for look-alike checks)."""
+    out = []
+    for label in name.lstrip(".").split("."):
+        try:
+            out.append(idna.decode(label) if label.startswith("xn--") else label)
+        except (idna.IDNAError, UnicodeError, ValueError):
+            out.append(label)
+    return out
 
 
 def _is_ip(text: str) -> bool:

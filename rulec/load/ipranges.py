@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from rulec.errors import Position, error_at
-from rulec.load.source import read_bytes
+from rulec.files import write_atomic
+from rulec.load.source import load_yaml, parse_json, read_bytes
+
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
 
 SOURCE_URL = "https://www.databricks.com/networking/v1/ip-ranges.json"
 FILE_NAME = "ip-ranges.yaml"
@@ -35,27 +38,30 @@ def _sorted(cidrs: set[str]) -> list[str]:
 
 def parse(raw: bytes, file: str) -> dict:
     """The AWS part of ip-ranges.json as catalog data: {region: {inbound: [...], outbound: [...]}}."""
-    try:
-        data = json.loads(raw)
-    except UnicodeDecodeError:
-        raise error_at(Position(file, 1, 1), "not UTF-8 JSON") from None
-    except json.JSONDecodeError as exc:
-        raise error_at(Position(file, exc.lineno, exc.colno), f"not valid JSON: {exc.msg}") from None
+    data = parse_json(raw, file)
     if not isinstance(data, dict) or not isinstance(data.get("prefixes"), list):
         raise error_at(Position(file, 1, 1), "not an ip-ranges.json document (no 'prefixes' list)")
+    stamp = data.get("timestampSeconds")
+    if stamp is not None and type(stamp) is not int:
+        raise error_at(Position(file), f"timestampSeconds must be a whole number, not {stamp!r:.60}")
     regions: dict[str, dict[str, set[str]]] = {}
     for i, p in enumerate(data["prefixes"]):
         if not isinstance(p, dict) or p.get("platform") != "aws":
             continue
         direction, region = p.get("type"), p.get("region")
-        if direction not in ("inbound", "outbound") or not isinstance(region, str):
-            raise error_at(Position(file), f"prefixes[{i}]: expected type inbound/outbound and a region")
+        if direction not in ("inbound", "outbound") or not isinstance(region, str) or not _REGION.match(region):
+            raise error_at(Position(file), f"prefixes[{i}]: expected type inbound/outbound and an AWS region name")
         bucket = regions.setdefault(region, {"inbound": set(), "outbound": set()})[direction]
-        for cidr in [*p.get("ipv4Prefixes", []), *p.get("ipv6Prefixes", [])]:
+        lists = [p.get("ipv4Prefixes", []), p.get("ipv6Prefixes", [])]
+        if not all(isinstance(x, list) for x in lists):
+            raise error_at(Position(file), f"prefixes[{i}]: ipv4Prefixes and ipv6Prefixes must be lists")
+        for cidr in [*lists[0], *lists[1]]:
             try:
+                if not isinstance(cidr, str):
+                    raise TypeError
                 bucket.add(str(ipaddress.ip_network(cidr, strict=True)))
             except (ValueError, TypeError):
-                raise error_at(Position(file), f"prefixes[{i}]: '{cidr}' is not a CIDR block") from None
+                raise error_at(Position(file), f"prefixes[{i}]: {cidr!r:.80} is not a CIDR block") from None
     if not regions:
         raise error_at(Position(file), "no AWS prefixes found")
     return {
@@ -93,7 +99,13 @@ def import_file(json_path: Path, catalogs: Path) -> tuple[bytes, list[Change], P
     """What catalogs/ip-ranges.yaml becomes, and how it differs from the current one (nothing written)."""
     new = parse(read_bytes(json_path), str(json_path))
     target = catalogs / FILE_NAME
-    old = yaml.safe_load(target.read_text()) if target.is_file() else None
+    old = load_yaml(target).data if target.is_file() else None
+    if old is not None and not (
+        isinstance(old.get("regions"), dict) and all(isinstance(v, dict) for v in old["regions"].values())
+    ):
+        raise error_at(
+            Position(str(target)), "not a catalog written by `rulec catalog import-ip-ranges`; restore it from git"
+        )
     return render(new), changes(old, new), target
 
 
@@ -104,3 +116,19 @@ def describe(changes: list[Change]) -> str:
         lines += [f"+ {c.region} {c.direction} {cidr}" for cidr in c.added]
         lines += [f"- {c.region} {c.direction} {cidr}" for cidr in c.removed]
     return "\n".join(lines)
+
+
+def refresh(json_path: Path, catalogs: Path, check: bool = False) -> tuple[str, str, int]:
+    """`rulec catalog import-ip-ranges`: rewrite the catalog (unless `check`); (output, error output, exit code)."""
+    data, found, target = import_file(json_path, catalogs)
+    lines = [describe(found)] if found else []
+    if target.is_file() and target.read_bytes() == data:
+        return "\n".join([*lines, f"{target} is up to date"]), "", 0
+    if check:
+        return "\n".join(lines), f"{target} differs from {json_path}", 1
+    write_atomic({target: data})
+    return (
+        "\n".join([*lines, f"wrote {target}: {len(found)} region/direction change(s); review with `git diff`"]),
+        "",
+        0,
+    )

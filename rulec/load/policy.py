@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
+import difflib
 import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -10,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from rulec.load.domains import BadName, normalize
 from rulec.load.source import Document, load_model
+from rulec.resources import data_dir
 
 PROTOCOLS = (
     "IP",
@@ -42,6 +46,16 @@ MAX_CAPACITY = 50_000
 
 
 def _cidr(value: str) -> str:
+    if "/" not in value:
+        try:
+            host = ipaddress.ip_address(value)
+        except ValueError:
+            pass
+        else:
+            raise ValueError(
+                f"'{value}' is an address, not a CIDR block: write {host}/{host.max_prefixlen} if you mean one "
+                "host, or the whole VPC CIDR (for example 10.20.0.0/16)"
+            )
     try:
         return str(ipaddress.ip_network(value, strict=True))
     except ValueError as exc:
@@ -60,7 +74,22 @@ def _name(value: str) -> str:
 
 Cidr = Annotated[str, AfterValidator(_cidr)]
 Name = Annotated[str, AfterValidator(_name)]
-FeatureName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
+# unknown or misspelt features (`PyPI`) are reported by resolve, with the known list and a suggestion
+FeatureName = Annotated[str, Field(min_length=1, max_length=64, json_schema_extra={"pattern": r"^[a-z0-9][a-z0-9-]*$"})]
+REGION_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$"
+
+
+def _region(value: str) -> str:
+    if re.match(REGION_PATTERN, value):
+        return value
+    guess = re.sub(r"([a-z])([0-9])$", r"\1-\2", value.strip().lower().replace("_", "-").replace(" ", "-"))
+    known = sorted(p.stem for p in (data_dir("catalogs") / "regions").glob("*.yaml"))
+    close = difflib.get_close_matches(guess, known, 1, 0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    raise ValueError(f"'{value}' is not an AWS region name such as eu-west-1{hint}")
+
+
+RegionName = Annotated[str, AfterValidator(_region), Field(json_schema_extra={"pattern": REGION_PATTERN})]
 
 
 class _Model(BaseModel):
@@ -258,6 +287,22 @@ class Probe(_Model):
         return self
 
 
+class Waiver(_Model):
+    """An accepted risk: one lint code for one target (optionally in one region), with a reason."""
+
+    code: Annotated[str, Field(pattern=r"^RC[0-9]{3}$", description="The lint code, such as RC001")]
+    target: Annotated[str, Field(min_length=1, max_length=300, description="The name, CIDR or protocol it names")]
+    region: RegionName | None = Field(default=None, description="Only in this region (default: every region)")
+    reason: Annotated[str, Field(min_length=1, max_length=1000, description="Why the risk is accepted")]
+    expires: datetime.date | None = Field(default=None, description="Last day the waiver applies (YYYY-MM-DD)")
+
+    @model_validator(mode="after")
+    def _reason(self) -> Waiver:
+        if not self.reason.strip():
+            raise ValueError("a waiver needs a reason: say why the risk is accepted")
+        return self
+
+
 class VerifySpec(_Model):
     probes: list[Probe] = []
 
@@ -278,15 +323,14 @@ class Policy(_Model):
     allow: list[Name] = Field(default=[], description="Names allowed in every region")
     services: list[Service] = Field(default=[], description="Non-HTTP destinations strict egress lets through")
     firewall_policy: FirewallPolicySpec | None = None
-    regions: Annotated[
-        dict[Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")], RegionSpec], Field(min_length=1)
-    ]
+    regions: Annotated[dict[RegionName, RegionSpec], Field(min_length=1)]
     verify: VerifySpec = VerifySpec()
     engine: Literal["classic", "next-gen"] = Field(
         default="classic",
         description="classic: STATEFUL rule groups for a FirewallPolicy; next-gen: FIREWALL rule groups and a "
         "FirewallPolicyV2 (drop by default, egress strict by construction; needs firewall_policy.name)",
     )
+    waivers: list[Waiver] = Field(default=[], description="Accepted risk findings (see `rulec lint`)")
 
     @model_validator(mode="after")
     def _no_repeats(self) -> Policy:
@@ -294,6 +338,10 @@ class Policy(_Model):
             seen = [x for i, x in enumerate(items) if x in items[:i]]
             if seen:
                 raise ValueError(f"{label} lists {seen[0]} twice")
+        keys = [(w.code, w.target.strip().lower().rstrip("."), w.region) for w in self.waivers]
+        twice = [k for i, k in enumerate(keys) if k in keys[:i]]
+        if twice:
+            raise ValueError(f"waivers: {twice[0][0]} '{twice[0][1]}' is waived twice; keep one waiver")
         return self
 
 
@@ -307,7 +355,8 @@ class LoadedPolicy:
 
 
 def load_policy(path: Path) -> LoadedPolicy:
-    policy, doc = load_model(path, Policy)
+    """Read and validate a policy file (`-` reads standard input, reported as <stdin>)."""
+    policy, doc = load_model(path, Policy, "<stdin>" if str(path) == "-" else None)
     return LoadedPolicy(path, doc, policy)
 
 

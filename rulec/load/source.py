@@ -7,6 +7,8 @@ later stage point at the line a problem comes from.
 
 from __future__ import annotations
 
+import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from rulec.errors import Diagnostic, Position, RulecError, error_at
 
 MAX_NODES = 200_000  # alias expansion guard; a 50,000-name policy has about 50,000 nodes
 MAX_BYTES = 16 * 1024 * 1024
+MAX_DEPTH = 64  # a policy is about 5 levels deep; deeper documents are refused before Python's recursion limit
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _constructor = yaml.constructor.SafeConstructor()
@@ -63,15 +66,27 @@ class _Builder:
             raise error_at(
                 _pos(self.file, node.start_mark), f"document expands to more than {MAX_NODES} values (alias bomb?)"
             )
+        if len(path) > MAX_DEPTH:
+            raise error_at(_pos(self.file, node.start_mark), f"values nested more than {MAX_DEPTH} levels deep")
         self.doc.values[path] = _pos(self.file, node.start_mark)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+        return self._scalar(node)
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        """The value of a scalar; an explicit tag that does not fit its text (`!!int abc`) is bad input."""
         try:
             return _constructor.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            raise error_at(_pos(self.file, node.start_mark), f"invalid value: {exc}") from None
+        except yaml.MarkedYAMLError as exc:
+            problem = exc.problem or "cannot be read"
+        except Exception:  # noqa: BLE001 - PyYAML's constructors raise ValueError, KeyError, AttributeError...
+            problem = f"'{node.value}' is not a valid {node.tag.rsplit(':', 1)[-1]}"
+        finally:
+            _constructor.constructed_objects.clear()
+            _constructor.recursive_objects.clear()
+        raise error_at(_pos(self.file, node.start_mark), f"invalid value: {problem}")
 
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
@@ -82,9 +97,8 @@ class _Builder:
                 raise error_at(kpos, "merge keys (<<) are not supported; write the keys out")
             if not isinstance(key_node, yaml.ScalarNode):
                 raise error_at(kpos, "mapping keys must be plain scalars")
-            key = _constructor.construct_object(key_node)
-            if isinstance(key, (bool, int, float)) or key is None:
-                key = key_node.value  # `on:`/`1:` keys are names here, not booleans or numbers
+            self._scalar(key_node)  # raises for an explicit tag that does not fit (`!!int x: 1`)
+            key = key_node.value  # keys are names here: `on:`, `1:`, `2020-01-01:` stay the text written
             if key in first:
                 raise error_at(
                     kpos,
@@ -111,13 +125,18 @@ def parse_yaml(raw: bytes, file: str) -> Document:
         raise error_at(Position(file, 1, 1), "file is empty; expected a YAML mapping")
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.reader.ReaderError as exc:
+        raise error_at(_offset(file, text, exc.position), _control(exc.character)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = _pos(file, mark) if mark else Position(file, 1, 1)
         msg = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        raise error_at(pos, f"YAML syntax error: {msg}") from None
+        message, col = _syntax_hint(text, mark, msg)
+        raise error_at(Position(file, pos.line, col) if col else pos, message) from None
     except yaml.YAMLError as exc:
         raise error_at(Position(file, 1, 1), f"YAML error: {exc}") from None
+    except RecursionError:
+        raise error_at(Position(file, 1, 1), f"values nested more than {MAX_DEPTH} levels deep") from None
     if len(nodes) != 1:
         raise error_at(Position(file, 1, 1), "expected exactly one YAML document")
     builder = _Builder(file)
@@ -127,8 +146,52 @@ def parse_yaml(raw: bytes, file: str) -> Document:
     return builder.doc
 
 
-def read_bytes(path: Path, file: str | None = None) -> bytes:
+def _offset(file: str, text: str, index: int) -> Position:
+    line = text.count("\n", 0, index) + 1
+    return Position(file, line, index - (text.rfind("\n", 0, index) + 1) + 1)
+
+
+def _control(char: Any) -> str:
+    code = ord(char) if isinstance(char, str) and len(char) == 1 else int(char or 0)
+    what = "NUL" if code == 0 else f"control character U+{code:04X}"
+    return f"{what} is not allowed in YAML; remove it (write it as an escape in a double-quoted string if meant)"
+
+
+def _syntax_hint(text: str, mark: Any, msg: str) -> tuple[str, int | None]:
+    """PyYAML's message, plus what to write when the cause is a common slip (a tab, an unquoted `*`)."""
+    line = text.splitlines()[mark.line] if mark and mark.line < len(text.splitlines()) else ""
+    if "\t" in line[: len(line) - len(line.lstrip())] or "tab character" in msg:
+        return "YAML syntax error: a tab is used for indentation; YAML allows only spaces, so replace the tab", None
+    star = line.rfind("*", 0, (mark.column if mark else 0) + 1)
+    if "alias" in msg and star >= 0:
+        word = line[star:].split()[0].rstrip(",]}")
+        rest = word.lstrip("*")
+        hint = rest if rest.startswith(".") else "." + rest
+        return (
+            f"YAML syntax error: '{word}': an unquoted '*' starts a YAML alias; for a name and all its "
+            f"subdomains write '{hint}'"
+        ), star + 1
+    return f"YAML syntax error: {msg}", None
+
+
+def parse_json(raw: bytes, file: str, what: str = "") -> Any:
+    """JSON from bytes; not UTF-8, a syntax error or absurd nesting is a positioned error, never a traceback."""
+    prefix = f"{what} is " if what else ""
     try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise error_at(Position(file, 1, 1), f"{prefix}not UTF-8 JSON") from None
+    except json.JSONDecodeError as exc:
+        raise error_at(Position(file, exc.lineno, exc.colno), f"{prefix}not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise error_at(Position(file, 1, 1), f"{prefix}nested too deeply") from None
+
+
+def read_bytes(path: Path, file: str | None = None) -> bytes:
+    """The file's bytes (`-`: standard input); problems are positioned errors, never tracebacks."""
+    try:
+        if str(path) == "-":
+            return sys.stdin.buffer.read(MAX_BYTES + 1)
         return path.read_bytes()
     except FileNotFoundError:
         raise error_at(Position(file or str(path)), "no such file") from None
@@ -153,23 +216,68 @@ def load_model(path: Path, model: Any, file: str | None = None) -> tuple[Any, Do
         raise diagnostics_from_pydantic(doc, exc) from None
 
 
+_PLAIN = {
+    "dict_type": "expected a mapping (key: value)",
+    "model_type": "expected a mapping (key: value)",
+    "model_attributes_type": "expected a mapping (key: value)",
+    "list_type": "expected a list, such as [a, b]",
+    "string_type": "expected a string",
+    "int_type": "expected a whole number",
+    "bool_type": "expected true or false",
+    "date_type": "expected a date such as 2027-06-30 (unquoted)",
+}
+_PATTERNS = {
+    r"^[a-zA-Z0-9-]+$": "may hold only letters, digits and '-'",
+    r"^[^\n\r]*$": "must be a single line",
+    r"^[a-z0-9][a-z0-9-]*$": "may hold only lower-case letters, digits and '-'",
+    r"^RC[0-9]{3}$": "is not a lint code such as RC001",
+}
+
+
+def _plain(err: dict) -> str:
+    """Pydantic's message without its jargon (model class names, regular expressions)."""
+    kind, given, ctx = err["type"], err.get("input"), err.get("ctx") or {}
+    if kind in _PLAIN:
+        return _PLAIN[kind] + (f", not {_kind_of(given)}" if given is not None else "")
+    if kind == "string_pattern_mismatch":
+        return f"'{given}' {_PATTERNS.get(ctx.get('pattern'), 'does not have the form this key needs')}"
+    return err["msg"].removeprefix("Value error, ")
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"the string '{value[:60]}'"
+    return f"{type(value).__name__} {str(value)[:60]}"
+
+
 def diagnostics_from_pydantic(doc: Document, exc: Any, root: Path_ = ()) -> RulecError:
     """Map pydantic ValidationError entries onto YAML positions."""
     out = []
     for err in exc.errors(include_url=False):
-        loc = root + tuple(err["loc"])
+        full = root + tuple(err["loc"])
+        loc = full
+        if "[key]" in full:  # a mapping key that fails: point at the key itself
+            loc = full[: full.index("[key]")]
+            pos = doc.key_at(*loc[:-1], err.get("input")) if err.get("input") is not None else doc.at(*loc)
+            where = ".".join(str(p) for p in loc[: len(loc) - 1])
+            out.append(Diagnostic(pos, f"{where}: {_plain(err)}" if where else _plain(err)))
+            continue
         # pydantic appends union/validator branch names to loc; keep the part that exists in the doc
         while loc and loc not in doc.values and loc not in doc.keys:
             loc = loc[:-1]
         kind = err["type"]
         if kind == "extra_forbidden":
-            pos = doc.key_at(*(root + tuple(err["loc"])))
+            pos = doc.key_at(*full)
             key = err["loc"][-1]
             msg = f"unknown key '{key}'"
         else:
             pos = doc.at(*loc)
             where = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("function-", "lax-", "str")))
-            msg = err["msg"].removeprefix("Value error, ")
+            msg = _plain(err)
             if kind == "missing":
                 pos = doc.at(*loc)
                 msg = f"missing required key '{err['loc'][-1]}'"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rulec.compile.resolve import feature_targets
+from rulec.compile.resolve import feature_targets, unknown_feature
 from rulec.errors import Position, RulecError
 from rulec.load.catalog import Catalogs, default_root
 
@@ -23,12 +23,18 @@ def listing(root: Path | None = None) -> dict[str, Any]:
     return {"regions": regions, "features": features}
 
 
-def show(feature: str, region: str, root: Path | None = None) -> dict[str, Any]:
+def show(feature: str, region: str | None = None, root: Path | None = None) -> dict[str, Any]:
+    """A feature's names in `region`; without a region, for a feature that is the same in every region."""
     cats = Catalogs(root or default_root())
     known = cats.features.features
     if feature not in known:
-        raise RulecError(f"unknown feature '{feature}'; known: {', '.join(sorted(known))}")
-    pairs = feature_targets(cats, region, feature, Position("command line"))
+        raise RulecError(unknown_feature(feature, known))
+    if region is None and known[feature].facts:
+        raise RulecError(
+            f"'{feature}' differs per region ({', '.join(known[feature].facts)}): give --region, one of "
+            f"{', '.join(cats.region_names())}"
+        )
+    pairs = feature_targets(cats, region or "every region", feature, Position("command line"))
     entries: dict[int, dict[str, Any]] = {}
     for target, origin in pairs:
         e = origin.entry
@@ -47,7 +53,7 @@ def show(feature: str, region: str, root: Path | None = None) -> dict[str, Any]:
     spec = known[feature]
     return {
         "feature": feature,
-        "region": region,
+        "region": region or "every region",
         "description": spec.description,
         "unnecessary_with": spec.unnecessary_with,
         "entries": list(entries.values()),
@@ -64,8 +70,8 @@ def render_listing(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def render_show(feature: str, region: str, data: dict[str, Any]) -> str:
-    lines = [f"{feature} in {region}: {data['description']}"]
+def render_show(feature: str, region: str | None, data: dict[str, Any]) -> str:
+    lines = [f"{feature} in {region or data['region']}: {data['description']}"]
     if data["unnecessary_with"]:
         lines.append(f"  not needed with: {data['unnecessary_with']}")
     for e in data["entries"]:

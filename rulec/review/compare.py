@@ -21,6 +21,7 @@ class Side:
     label: str
     requests: dict[str, dict[str, Any]]  # "region/Group" -> CreateRuleGroup request
     why: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (region, name) -> origins
+    waivers: list[str] = field(default_factory=list)  # the policy's waivers, one line each
 
 
 @dataclass
@@ -36,7 +37,7 @@ def _from_policy(label: str, policy: Path, catalogs: Path | None) -> Side:
     result = pipeline.build(policy, catalogs)
     if result.nextgen_requests:
         raise RulecError(f"{policy}: diff does not compare engine: next-gen policies yet")
-    side = Side(label, {})
+    side = Side(label, {}, waivers=[_waiver(w) for w in result.policy.policy.waivers])
     for p in result.plans:
         for doc in result.requests[p.region]:
             side.requests[f"{p.region}/{doc['RuleGroupName']}"] = doc
@@ -64,6 +65,8 @@ def _from_git(spec: str, catalogs: Path | None) -> Side:
     """REV:PATH (PATH relative to the current directory): the policy and its lock as committed at REV,
     built with the current catalogs."""
     rev, _, path = spec.partition(":")
+    if rev.startswith("-"):
+        raise error_at(Position(spec), "a git revision cannot start with '-'")
     policy = Path(path)
     with tempfile.TemporaryDirectory(prefix="rulec-diff-") as tmp:
         target = Path(tmp) / policy.name
@@ -90,6 +93,17 @@ def load(arg: str, catalogs: Path | None) -> Side:
     raise error_at(Position(arg), "no such file or directory (nor a git REV:PATH)")
 
 
+def _waiver(w: Any) -> str:
+    where = f" in {w.region}" if w.region else ""
+    until = f" until {w.expires}" if w.expires else ""
+    return f"{w.code} {w.target}{where}{until}: {w.reason.strip()}"
+
+
+def waiver_changes(old: Side, new: Side) -> tuple[list[str], list[str]]:
+    """Waivers (accepted risks) added and removed between two policies."""
+    return [w for w in new.waivers if w not in old.waivers], [w for w in old.waivers if w not in new.waivers]
+
+
 def compare(old: Side, new: Side) -> list[GroupDiff]:
     out = []
     for key in sorted(set(old.requests) | set(new.requests)):
@@ -112,9 +126,13 @@ def compare(old: Side, new: Side) -> list[GroupDiff]:
     return out
 
 
-def render(diffs: list[GroupDiff], markdown: bool = False) -> str:
+def render(diffs: list[GroupDiff], markdown: bool = False, waivers: tuple[list[str], list[str]] = ([], [])) -> str:
     """Text for a terminal, or Markdown for a pull-request comment."""
     lines = []
+    if any(waivers):
+        body = [f"+ waiver {w}" for w in waivers[0]] + [f"- waiver {w}" for w in waivers[1]]
+        lines.append("### waivers (accepted risks)" if markdown else "waivers (accepted risks):")
+        lines.extend(["```diff", *body, "```"] if markdown else [f"  {b}" for b in body])
     for g in diffs:
         old, new = g.diff.capacity
         cap = f"capacity {new}" if old in (None, new) or new is None else f"capacity {old} -> {new}"
@@ -140,8 +158,10 @@ def render(diffs: list[GroupDiff], markdown: bool = False) -> str:
     return "\n".join(lines)
 
 
-def as_data(diffs: list[GroupDiff]) -> list[dict[str, Any]]:
-    return [
+def as_data(diffs: list[GroupDiff], waivers: tuple[list[str], list[str]] = ([], [])) -> list[dict[str, Any]]:
+    """One object per group; when waivers changed, a last object {"waivers": {"added", "removed"}}."""
+    extra = [{"waivers": {"added": waivers[0], "removed": waivers[1]}}] if any(waivers) else []
+    groups = [
         {
             "group": g.key,
             "status": g.status,
@@ -157,3 +177,12 @@ def as_data(diffs: list[GroupDiff]) -> list[dict[str, Any]]:
         }
         for g in diffs
     ]
+    return groups + extra
+
+
+def run(old: str, new: str, catalogs: Path | None, fmt: str = "text") -> tuple[str, bool]:
+    """`rulec diff OLD NEW`: the report (text, markdown or JSON) and whether anything differs, waivers included."""
+    a, b = load(old, catalogs), load(new, catalogs)
+    diffs, waivers = compare(a, b), waiver_changes(a, b)
+    text = json.dumps(as_data(diffs, waivers), indent=2) if fmt == "json" else render(diffs, fmt == "markdown", waivers)
+    return text, any(d.status != "unchanged" for d in diffs) or any(waivers)

@@ -12,6 +12,7 @@ from rulec.load.domains import matches
 from rulec.review.lint import Check, Context, Finding
 from rulec.review.lint.egress import EGRESS
 from rulec.review.lint.nextgen import NEXTGEN
+from rulec.review.lint.waivers import WaiverProblem
 
 # Names that stand for storage anyone can write to. A target that equals a shared endpoint, or a
 # wildcard that matches any of these, lets data leave to buckets the organisation does not own.
@@ -91,9 +92,11 @@ class OpenStorage(Check):
     def run(self, ctx: Context) -> Iterable[Finding]:
         by_region: dict[str, list[tuple[str, str]]] = {}
         for region, t in _entries(ctx):
-            probes = by_region.setdefault(
-                region, [(svc, n.format(region=region)) for svc, names in STORAGE_PROBES.items() for n in names]
-            )
+            if region not in by_region:  # formatted once per region
+                by_region[region] = [
+                    (svc, n.format(region=region)) for svc, names in STORAGE_PROBES.items() for n in names
+                ]
+            probes = by_region[region]
             hit = next(((svc, n) for svc, n in probes if matches(t.name, n)), None)
             if hit:
                 service, name = hit
@@ -102,6 +105,8 @@ class OpenStorage(Check):
                     t.origin,
                     f"'{t.name}' {how} {_a(service)} endpoint shared by every account; "
                     f"allow your own buckets by name (<bucket>.s3.{region}.amazonaws.com)",
+                    target=t.name,
+                    region=region,
                 )
                 continue
             cdn = next(
@@ -111,6 +116,8 @@ class OpenStorage(Check):
                 yield self.origin(
                     t.origin,
                     f"'{t.name}' opens every {cdn} distribution, anyone's; allow the exact host names you need",
+                    target=t.name,
+                    region=region,
                 )
 
 
@@ -119,15 +126,19 @@ class PublicSuffixWildcard(Check):
     summary = "Wildcards on a public suffix (Public Suffix List, both sections): anyone can register below them."
 
     def run(self, ctx: Context) -> Iterable[Finding]:
-        from publicsuffixlist import PublicSuffixList
+        psl = None  # the list takes a noticeable time to load: only when there is a wildcard to look up
+        for region, t in _entries(ctx):
+            if t.name.startswith(".") and psl is None:
+                from publicsuffixlist import PublicSuffixList
 
-        psl = PublicSuffixList()
-        for _, t in _entries(ctx):
+                psl = PublicSuffixList()
             if t.name.startswith(".") and psl.is_public(t.name[1:]):
                 yield self.origin(
                     t.origin,
                     f"'{t.name}' is a wildcard on the public suffix '{t.name[1:]}': "
                     "anyone can register a name below it; list exact names",
+                    target=t.name,
+                    region=region,
                 )
 
 
@@ -136,13 +147,15 @@ class WorkspaceWide(Check):
     summary = "`.cloud.databricks.com` and similar reach every Databricks workspace, including other accounts'."
 
     def run(self, ctx: Context) -> Iterable[Finding]:
-        for _, t in _entries(ctx):
+        for region, t in _entries(ctx):
             if t.name in WORKSPACE_WIDE or any(t.name.startswith(".") and w.endswith(t.name) for w in WORKSPACE_WIDE):
                 yield self.origin(
                     t.origin,
                     f"'{t.name}' reaches every Databricks workspace, including ones "
                     "outside your account; allow your workspace URLs and the `workspace` "
                     "feature instead",
+                    target=t.name,
+                    region=region,
                 )
 
 
@@ -169,18 +182,20 @@ class StaleCatalogEntry(Check):
     summary = "Catalog entries not reviewed for a long time (default 365 days, `--max-age`)."
 
     def run(self, ctx: Context) -> Iterable[Finding]:
-        for _, t in _entries(ctx):
+        for region, t in _entries(ctx):
             e = t.origin.entry
             if e is not None and (ctx.today - e.reviewed).days > ctx.max_age_days:
                 yield self.origin(
                     t.origin,
                     f"'{t.name}' comes from a catalog entry last reviewed on {e.reviewed} "
                     f"(over {ctx.max_age_days} days ago); re-check its source",
+                    target=t.name,
+                    region=region,
                 )
 
 
 class HomeNet(Check):
-    code, severity = "RC006", "warning"
+    code, severity, max_severity = "RC006", "warning", "error"
     summary = "HOME_NET problems: duplicates, overlapping blocks, public (non-private) ranges."
 
     def run(self, ctx: Context) -> Iterable[Finding]:
@@ -191,10 +206,18 @@ class HomeNet(Check):
                 pos = doc.at("regions", region, "home_net", i)
                 for j, other in enumerate(nets[:i]):
                     if net == other:
-                        yield self.at(pos, f"{net} is listed twice in {region}'s home_net; remove one")
+                        yield self.at(
+                            pos, f"{net} is listed twice in {region}'s home_net; remove one", None, str(net), region
+                        )
                         break
                     if net.overlaps(other):
-                        yield self.at(pos, f"{net} overlaps {other} (home_net item {j + 1}); keep the larger one")
+                        yield self.at(
+                            pos,
+                            f"{net} overlaps {other} (home_net item {j + 1}); keep the larger one",
+                            None,
+                            str(net),
+                            region,
+                        )
                         break
                 if not net.is_private:
                     yield self.at(
@@ -202,6 +225,8 @@ class HomeNet(Check):
                         f"{net} is not a private range: everything in it counts as HOME_NET, and "
                         "EXTERNAL_NET (the internet) shrinks accordingly",
                         "error",
+                        str(net),
+                        region,
                     )
 
 
@@ -255,6 +280,8 @@ class NonHttpName(Check):
                     "firewall policy's default action; fix: egress: strict with the service's "
                     "addresses (services: [{host, port, ips}]), or move off the legacy Hive metastore "
                     "(Unity Catalog)",
+                    target=t.name,
+                    region=region,
                 )
 
 
@@ -281,7 +308,9 @@ class DenyBreaksAllowlist(Check):
                 for split in (False, True):
                     flow = replace(world.flow(app, name, port), split=split)
                     d = model.decide(plan.groups, flow, world.context())
-                    deny = next((g for g in plan.groups if g.name == d.group and getattr(g, "role", "") == "deny"), None)
+                    deny = next(
+                        (g for g in plan.groups if g.name == d.group and getattr(g, "role", "") == "deny"), None
+                    )
                     if d.verdict != "drop" or deny is None:
                         continue
                     rule = next(r for r in deny.rules if r.sid == d.sid)
@@ -296,6 +325,8 @@ class DenyBreaksAllowlist(Check):
                         f"denying {rule.protocol} drops {how} ({app.upper()} to {name} drops in {plan.region}), so "
                         "the allowlist cannot be relied on; drop it from deny_protocols (egress: strict drops what "
                         "the allowlist does not pass)",
+                        target=rule.protocol,
+                        region=plan.region,
                     )
                     break
 
@@ -320,10 +351,15 @@ class SingleLabelName(Check):
     summary = "Exact names with a single label (`intranet`): they match no public host and are usually typos."
 
     def run(self, ctx: Context) -> Iterable[Finding]:
-        for _, t in _entries(ctx):
+        for region, t in _entries(ctx):
             if "." not in t.name.lstrip("."):
-                yield self.origin(t.origin, f"'{t.name}' has a single label; did you mean a full name?")
+                yield self.origin(
+                    t.origin, f"'{t.name}' has a single label; did you mean a full name?", target=t.name, region=region
+                )
 
+
+# after the classes above, which names.py builds on
+from rulec.review.lint.names import ExfiltrationService, MixedScript, UploadEndpoint
 
 ALL = [
     OpenStorage,
@@ -337,6 +373,10 @@ ALL = [
     DenyBreaksAllowlist,
     CapacityPool,
     SingleLabelName,
+    MixedScript,
+    ExfiltrationService,
+    UploadEndpoint,
+    WaiverProblem,
     *EGRESS,
     *NEXTGEN,
 ]

@@ -145,6 +145,32 @@ class FirewallPolicySpec(_Model):
     )
 
 
+VpcId = Annotated[str, Field(pattern=r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$", description="vpc- and 8 or 17 hex digits")]
+
+
+class DnsFirewallSpec(_Model):
+    """Route 53 Resolver DNS Firewall from the same policy: the allowed names resolve, everything else is blocked
+    (or alerted on, for a first rollout). Regions may override it key by key."""
+
+    name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9-]+$", min_length=1, max_length=40)] | None = Field(
+        default=None, description="Rule group name; the domain lists and associations are named after it"
+    )
+    block_response: Literal["NXDOMAIN", "NODATA"] | None = Field(default=None, description="default NXDOMAIN")
+    alert_first: bool | None = Field(default=None, description="ALERT instead of BLOCK (first rollout); default false")
+    vpcs: list[VpcId] | None = Field(default=None, description="VPCs the rule group is associated with")
+    priority: Annotated[int, Field(ge=100, le=9900)] | None = Field(
+        default=None, description="Association priority (100-9900, default 100: before other local groups)"
+    )
+    mutation_protection: bool | None = Field(default=None, description="Association MutationProtection; default off")
+    trust_redirection: bool | None = Field(
+        default=None,
+        description="TRUST_REDIRECTION_DOMAIN on the ALLOW rule (default true): CNAME targets of allowed names "
+        "(S3, RDS and CDN answers) need not be listed",
+    )
+    allow: list[Name] | None = Field(default=None, description="Names that resolve but Network Firewall never sees")
+    block: list[Name] | None = Field(default=None, description="Names blocked before the allowlist (carve-outs)")
+
+
 class RegionSpec(_Model):
     home_net: Annotated[
         list[Cidr],
@@ -164,6 +190,7 @@ class RegionSpec(_Model):
     inspection_cidr: Cidr | None = Field(
         default=None, description="The inspection VPC's CIDR (AWS's default HOME_NET without PolicyVariables)"
     )
+    dns_firewall: DnsFirewallSpec | None = Field(default=None, description="Overrides keys of the top level")
 
 
 def _ipv4(value: str) -> str:
@@ -273,6 +300,7 @@ class Policy(_Model):
         dict[Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")], RegionSpec], Field(min_length=1)
     ]
     verify: VerifySpec = VerifySpec()
+    dns_firewall: DnsFirewallSpec | None = Field(default=None, description="Route 53 Resolver DNS Firewall")
 
     @model_validator(mode="after")
     def _no_repeats(self) -> Policy:

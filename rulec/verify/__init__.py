@@ -18,7 +18,7 @@ from rulec.compile.ir import RegionPlan
 from rulec.errors import Diagnostic, RulecError
 from rulec.load.policy import Probe as ProbeSpec
 from rulec.load.policy import probe_bytes
-from rulec.verify import engine, flows, model, paths
+from rulec.verify import dns_model, engine, flows, model, paths
 from rulec.verify.pcap import FTP_GREETING, HTTP_RESPONSE, SSH_BANNER, Pcap, TcpFlow, client_hello, http_request
 from rulec.verify.probes import DEFAULT_PORT, Probe, derive
 from rulec.verify.world import World, external_bound
@@ -36,6 +36,7 @@ class Verdict:
     app_proto: str | None
     # on an older Suricata, per the engine model: (its verdict, why it differs from Suricata 8, which AWS runs)
     differs: tuple[str, str] | None = None
+    dns: str | None = None  # the DNS layer's answer for the probe's name (verify/dns_model.py), with a DNS Firewall
 
     @property
     def verdict(self) -> str:
@@ -212,7 +213,14 @@ def verify_region(
     for i, p in enumerate(probes):
         r = results.get(i, engine.FlowResult())
         differs = _version_difference(plan, world, p, client, servers[i], major) if major < 8 else None
-        verdicts.append(Verdict(p, r.dropped, r.by, r.app_proto, differs))
+        dns = dns_model.decide(plan.resolved.dns, p.host).verdict if plan.resolved.dns and p.host else None
+        verdicts.append(Verdict(p, r.dropped, r.by, r.app_proto, differs, dns))
+    notes += [f"DNS layer: {line}" for line in dns_model.one_layer(plan.resolved.dns)]
+    notes += [
+        f"DNS layer disagrees: {v.probe.kind} {v.probe.target} passes Network Firewall but DNS answers {v.dns}"
+        for v in verdicts
+        if v.dns and not v.dropped and v.probe.expect == "pass" and v.dns not in ("resolves", "alert")
+    ]
     if bound is None and _bounds_matter(plan):
         other = verify_region(plan, extra, suricata, options, bound="inspection")
         for mine, theirs in zip(verdicts, other.verdicts, strict=True):

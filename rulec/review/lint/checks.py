@@ -10,6 +10,7 @@ from rulec.compile.ir import DROPPED_BY
 from rulec.compile.resolve import Origin
 from rulec.load.domains import matches
 from rulec.review.lint import Check, Context, Finding
+from rulec.review.lint.dns import DNS
 from rulec.review.lint.egress import EGRESS
 
 # Names that stand for storage anyone can write to. A target that equals a shared endpoint, or a
@@ -280,7 +281,9 @@ class DenyBreaksAllowlist(Check):
                 for split in (False, True):
                     flow = replace(world.flow(app, name, port), split=split)
                     d = model.decide(plan.groups, flow, world.context())
-                    deny = next((g for g in plan.groups if g.name == d.group and getattr(g, "role", "") == "deny"), None)
+                    deny = next(
+                        (g for g in plan.groups if g.name == d.group and getattr(g, "role", "") == "deny"), None
+                    )
                     if d.verdict != "drop" or deny is None:
                         continue
                     rule = next(r for r in deny.rules if r.sid == d.sid)
@@ -337,5 +340,6 @@ ALL = [
     CapacityPool,
     SingleLabelName,
     *EGRESS,
+    *DNS,
 ]
 assert len({c.code for c in ALL}) == len(ALL)

@@ -160,12 +160,15 @@ def push(
     account_id: AccountOpt = None,
     out: OutOpt = Path("build"),
     catalogs: CatalogsOpt = None,
+    share_with: Annotated[
+        Optional[str], typer.Option(help="Share the groups via AWS RAM: ACCOUNT or ORG/OU ARN")
+    ] = None,
 ) -> None:
     """Push the reviewed build (--out) to the Network Firewall API (needs rulec\\[aws])."""
     from rulec.aws.command import Options
 
     opts = Options(policy, out, region, profile, endpoint_url, account_id, firewall_policy, catalogs)
-    _aws("push", opts, dry_run, yes, replace, prune)
+    _aws("push", opts, dry_run, yes, replace, prune, share_with)
 
 
 @app.command()
@@ -179,12 +182,14 @@ def drift(
     out: OutOpt = Path("build"),
     format: FormatOpt = "text",
     catalogs: CatalogsOpt = None,
+    accounts: Annotated[Optional[Path], typer.Option(help="YAML list of accounts (profiles or roles)")] = None,
+    parallel: Annotated[int, typer.Option(help="Accounts read at once (with --accounts)", min=1)] = 4,
 ) -> None:
     """Compare the live groups and firewall policy with the reviewed build: exit 1 on drift (needs rulec\\[aws])."""
     from rulec.aws.command import Options
 
     opts = Options(policy, out, region, profile, endpoint_url, account_id, firewall_policy, catalogs)
-    _aws("drift", opts, format)
+    _aws("drift", opts, format, accounts, parallel)
 
 
 @app.command()

@@ -39,6 +39,8 @@ def shape_schema(shape: Any, depth: int = 0) -> dict[str, Any]:
         for key, name in (("min", "minLength"), ("max", "maxLength"), ("pattern", "pattern")):
             if key in meta:
                 out[name] = meta[key]
+        if "pattern" in out:  # Python's re (jsonschema's) has no Unicode classes: letters+digits+_ = \w, Z = \s
+            out["pattern"] = out["pattern"].replace(r"\p{L}\p{Z}\p{N}", r"\w\s")
         return out
     if kind in ("integer", "long"):
         out = {"type": "integer"}

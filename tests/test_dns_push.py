@@ -82,7 +82,9 @@ def test_push_updates_domains_in_one_replace_rules_and_associations(cli, emulato
 
 def test_large_lists_go_in_batches_the_api_accepts(cli, emulator, example):
     names = [f"host{i}.example.org" for i in range(1500)]
-    text = example.read_text().replace("allow: [sts.eu-west-1.amazonaws.com]", f"allow: [{', '.join(names)}]")
+    old = "allow: [sts.eu-west-1.amazonaws.com, kinesis.eu-west-1.amazonaws.com]"
+    assert old in example.read_text()
+    text = example.read_text().replace(old, f"allow: [{', '.join(names)}]")
     example.write_text(text)
     assert cli("build", example, "-o", example.parent / "out").exit_code == 0
     r = push(cli, example, emulator)

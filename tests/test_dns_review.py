@@ -79,3 +79,12 @@ def test_verify_shows_the_dns_answer_next_to_each_verdict(write_policy, suricata
     assert "  dns  " in text.splitlines()[2] or " dns " in text
     probes = report.as_data(result, suricata)["probes"]
     assert {p["dns"] for p in probes if p["host"] == "pypi.org"} == {"resolves"}
+
+
+def test_lint_workspace_vpc_needs_sts_and_kinesis_to_resolve(write_policy):
+    text = POLICY.replace("features: [pypi]", "features: [workspace, pypi]")
+    found = [f for f in findings(write_policy, text) if " RC045 " in f]
+    assert len(found) == 1 and ":6:1: RC045 warning" in found[0], found
+    assert "sts.eu-west-1.amazonaws.com, kinesis.eu-west-1.amazonaws.com" in found[0]
+    text = text.replace("features: [workspace, pypi]", "features: [workspace, pypi, sts, kinesis]")
+    assert not [f for f in findings(write_policy, text) if " RC045 " in f]

@@ -116,4 +116,42 @@ class OneLayerOnly(Check):
                     yield self.at(n.origin.pos, f"{n.source} is allowed by Network Firewall but does not resolve")
 
 
-DNS = [RedirectionBreaksAwsNames, ServiceNameDoesNotResolve, AlertOnly, ValidationWithoutVpcs, OneLayerOnly]
+class WorkspaceAwsNamesBlocked(Check):
+    code, severity = "RC045", "warning"
+    summary = (
+        "A Databricks workspace VPC (feature `workspace`) whose DNS Firewall does not resolve the regional STS and "
+        "Kinesis names: clusters call them (through the firewall or VPC endpoints, whose names resolve through the "
+        "same resolver) and fail to start."
+    )
+
+    def run(self, ctx: Context) -> Iterable[Finding]:
+        from rulec.verify.dns_model import decide
+
+        for plan in ctx.plans:
+            dns = plan.resolved.dns
+            if dns is None or dns.alert_first:
+                continue
+            if not any(o.feature == "workspace" for t in plan.resolved.targets for o in t.origins):
+                continue
+            missing = [
+                name
+                for name in (f"sts.{plan.region}.amazonaws.com", f"kinesis.{plan.region}.amazonaws.com")
+                if not decide(dns, name).resolves
+            ]
+            if missing:
+                yield self.at(
+                    _key(ctx, plan.region),
+                    f"DNS Firewall {dns.name} blocks {', '.join(missing)} in {plan.region}, which Databricks "
+                    "clusters call even through VPC endpoints: add the features sts and kinesis, or the names to "
+                    "dns_firewall.allow (and your root bucket's S3 names if S3 goes through a gateway endpoint)",
+                )
+
+
+DNS = [
+    RedirectionBreaksAwsNames,
+    ServiceNameDoesNotResolve,
+    AlertOnly,
+    ValidationWithoutVpcs,
+    OneLayerOnly,
+    WorkspaceAwsNamesBlocked,
+]

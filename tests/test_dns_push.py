@@ -130,3 +130,13 @@ def test_share_with_refuses_a_malformed_principal(cli, emulator, example):
     r = push(cli, example, emulator, "--share-with", "o-exampleorg1")
     assert r.exit_code == 2 and "--share-with 'o-exampleorg1'" in r.stderr
     assert emulator.emulator.writes() == []
+
+
+def test_dry_run_writes_nothing_and_says_dns_is_planned_only(cli, emulator, example):
+    r = cli("push", example, "-o", example.parent / "out", "--endpoint-url", emulator.url, "--dry-run")
+    assert r.exit_code == 1, r.output
+    assert "create rule group Databricks-DNS" in r.stdout and "Route 53 Resolver API has no dry run" in r.stdout
+    from tests.emulator.route53resolver import HANDLERS
+
+    assert not [op for _, op in emulator.emulator.writes() if op in HANDLERS]  # nothing reached Route 53 Resolver
+    assert emulator.emulator.__dict__.get("resolver", {}).get("eu-west-1", {}).get("groups", {}) == {}

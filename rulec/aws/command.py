@@ -88,8 +88,10 @@ def push(
             ui.echo("nothing to do: the firewall matches the policy")
             return 0
         if dry_run:
-            pusher.dry_run(plan)
+            pusher.dry_run(dns_push.stand_in(plan, dns_plans))
             ui.echo("dry run: the service accepted every change; nothing was written")
+            if any(p.changes for p in dns_plans):
+                ui.echo("(DNS Firewall changes are planned only: the Route 53 Resolver API has no dry run)")
             return 1
         if not yes and not ui.confirm("apply these changes?"):
             ui.err("not applied: re-run with --yes to apply")

@@ -71,3 +71,17 @@ def drift_items(plans: list[DnsPlan], out_dir: str) -> list:
         for p in plans
         for step in p.steps
     ]
+
+
+STAND_IN = "rslvr-frg-0000000000000000"  # a well-formed id for DryRun while the rule group does not exist yet
+
+
+def stand_in(nfw_plan: Any, plans: list[DnsPlan]) -> Any:
+    """For a dry run: the firewall-policy changes with a well-formed id where the rule group is still to be
+    created (the policy's other settings are what DryRun validates)."""
+    for change in nfw_plan.policies:
+        if change.desired is not None:
+            change.desired = fill(change.desired, STAND_IN)
+        if change.merge is not None:
+            change.merge.body = fill(change.merge.body, STAND_IN)
+    return nfw_plan

@@ -12,7 +12,6 @@ import typer
 from rulec.errors import RulecError
 
 app = typer.Typer(
-    add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Compile a reviewed YAML egress policy into AWS Network Firewall rule groups.",
@@ -80,6 +79,39 @@ def check(policy: PolicyArg, out: OutOpt = Path("build"), catalogs: CatalogsOpt 
         typer.echo(f"{len(diffs)} file(s) out of date: run `rulec build {policy} -o {out}` and commit", err=True)
         raise typer.Exit(1)
     typer.echo(f"{out} and the lock match {policy}")
+
+
+@app.command()
+def export(
+    policy: PolicyArg,
+    format: Annotated[
+        str,
+        typer.Option(
+            help="cloudformation, terraform or firewall-manager",
+            callback=_one_of("cloudformation", "terraform", "firewall-manager"),
+        ),
+    ],
+    out: OutOpt,
+    region: Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region")] = None,
+    catalogs: CatalogsOpt = None,
+) -> None:
+    """Write OUT/<region>.template.json (CloudFormation), .tf.json (Terraform JSON) or .fms.json (PutPolicy)."""
+    from rulec import export as exporter
+
+    try:
+        changed = exporter.run(policy, format, out, region, catalogs)
+    except RulecError as exc:
+        _fail(exc)
+    typer.echo(f"wrote {len(changed)} changed file(s) under {out}" if changed else f"{out} is up to date")
+
+
+@app.command(hidden=True)
+def hook(name: str, files: list[Path], out: OutOpt = Path("build")) -> None:
+    from rulec import hooks
+
+    code, text = hooks.run(name, files, out)
+    typer.echo(text, nl=False)
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -242,20 +274,7 @@ def explain(
         results = [(p.region, explainer.explain(host, p)) for p in pipeline.select(plans, region, policy)]
     except RulecError as exc:
         _fail(exc)
-    if format == "json":
-        typer.echo(
-            json.dumps(
-                [{"region": r, "host": host, "verdicts": [v.__dict__ for v in vs]} for r, vs in results], indent=2
-            )
-        )
-        return
-    for r, verdicts in results:
-        for v in verdicts:
-            typer.echo(f"{r} {v.protocol} {host}: {v.verdict.upper()}: {v.reason}")
-            for o in v.origins:
-                typer.echo(f"    from {o}")
-            for n in v.notes:
-                typer.echo(f"    note: {n}")
+    typer.echo(explainer.render(results, host, format))
 
 
 @app.command("diff")
@@ -330,11 +349,8 @@ def catalog_import_ip_ranges(
             write_atomic({target: data})
     except RulecError as exc:
         _fail(exc)
-    for c in changes:
-        for cidr in c.added:
-            typer.echo(f"+ {c.region} {c.direction} {cidr}")
-        for cidr in c.removed:
-            typer.echo(f"- {c.region} {c.direction} {cidr}")
+    if changes:
+        typer.echo(ipranges.describe(changes))
     if same:
         typer.echo(f"{target} is up to date")
     elif check:

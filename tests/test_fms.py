@@ -49,7 +49,7 @@ def test_put_policy_passes_botocores_fms_model_and_references_every_group(name):
 @pytest.mark.parametrize("name", ["strict-resolved", "dns"])
 def test_resolved_ip_validation_cannot_be_carried_and_is_refused(name):
     for region, docs, policy, _ in requests(name):
-        with pytest.raises(RulecError, match="cannot carry resolved-IP validation"):
+        with pytest.raises(RulecError, match="export --format firewall-manager cannot express resolved-IP validation"):
             firewall_manager.put_policy(region, docs, policy, "policy.yaml")
 
 
@@ -61,3 +61,29 @@ def test_the_schema_refuses_what_the_model_refuses():
     doc["Policy"]["SecurityServicePolicyData"]["Type"] = "NETWORK_FIREWALLS"
     with pytest.raises(RulecError, match="fails the FmsPutPolicy schema"):
         RequestValidator("fms-put-policy").check(doc, "x")
+
+
+def test_export_command_writes_one_put_policy_per_region(cli, tmp_path):
+    import shutil
+
+    shutil.copytree(ROOT / "examples/hub-and-spoke", tmp_path / "ex")
+    policy = tmp_path / "ex" / "policy.yaml"
+    r = cli("export", policy, "--format", "firewall-manager", "-o", tmp_path / "fms")
+    assert r.exit_code == 0, r.output
+    files = sorted(p.name for p in (tmp_path / "fms").iterdir())
+    assert files == ["eu-west-1.fms.json", "us-east-1.fms.json"]
+    shape = botocore.session.get_session().get_service_model("fms").operation_model("PutPolicy").input_shape
+    for name in files:
+        doc = json.loads((tmp_path / "fms" / name).read_text())
+        assert not ParamValidator().validate(doc, shape).has_errors()
+    r = cli("export", policy, "--format", "firewall-manager", "-o", tmp_path / "fms")
+    assert "is up to date" in r.stdout
+
+
+def test_export_refuses_resolved_ip_validation_and_writes_nothing(cli, tmp_path):
+    import shutil
+
+    shutil.copytree(ROOT / "examples/dns", tmp_path / "ex")
+    r = cli("export", tmp_path / "ex" / "policy.yaml", "--format", "firewall-manager", "-o", tmp_path / "fms")
+    assert r.exit_code == 2 and "cannot express resolved-IP validation in eu-west-1" in r.stderr
+    assert not (tmp_path / "fms").exists()

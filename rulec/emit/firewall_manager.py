@@ -24,6 +24,7 @@ from typing import Any
 
 from rulec.emit.aws_classic import RequestValidator
 from rulec.emit.firewall_policy import group_arn
+from rulec.emit.iac import refuse
 from rulec.errors import RulecError
 
 SUFFIX = ".fms.json"
@@ -40,10 +41,12 @@ def put_policy(
         in r["RuleGroup"]["RulesSource"].get("RulesSourceList", {}).get("TargetTypes", [])
         for r in requests
     ):
-        raise RulecError(
-            f"{region}: firewall-manager export cannot carry resolved-IP validation (Route53ResolvedIPValidation "
-            "has no key in Firewall Manager's ManagedServiceData), which AWS_ROUTE_53_RESOLVED_DOMAIN and services "
-            "matched by resolved domain need; export the other regions with --region, or push per account"
+        raise refuse(
+            "firewall-manager",
+            f"resolved-IP validation in {region} (Route53ResolvedIPValidation, which AWS_ROUTE_53_RESOLVED_DOMAIN and "
+            "services matched by resolved domain need)",
+            "Firewall Manager's documented ManagedServiceData has no key for it; export the other regions with "
+            "--region, or push per account",
         )
     engine = {"ruleOrder": body.get("StatefulEngineOptions", {}).get("RuleOrder", "DEFAULT_ACTION_ORDER")}
     if "StreamExceptionPolicy" in body.get("StatefulEngineOptions", {}):

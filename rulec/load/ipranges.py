@@ -95,3 +95,12 @@ def import_file(json_path: Path, catalogs: Path) -> tuple[bytes, list[Change], P
     target = catalogs / FILE_NAME
     old = yaml.safe_load(target.read_text()) if target.is_file() else None
     return render(new), changes(old, new), target
+
+
+def describe(changes: list[Change]) -> str:
+    """`+ region direction cidr` / `- ...` lines, as `catalog import-ip-ranges` prints them."""
+    lines = []
+    for c in changes:
+        lines += [f"+ {c.region} {c.direction} {cidr}" for cidr in c.added]
+        lines += [f"- {c.region} {c.direction} {cidr}" for cidr in c.removed]
+    return "\n".join(lines)

@@ -231,7 +231,9 @@ class HttpRaw(_Model):
 class Probe(_Model):
     """A connection `rulec verify` sends through the rule groups, and the verdict it must get."""
 
-    kind: Literal["tls", "http", "ssh", "ftp", "icmp", "tcp", "udp"]
+    kind: Literal["tls", "http", "ssh", "ftp", "icmp", "tcp", "udp", "syn", "ip"] = Field(
+        description="syn: a TCP SYN carrying `payload` (TCP Fast Open); ip: another IP protocol, `port` = its number"
+    )
     host: Annotated[str, AfterValidator(_probe_host)] | None = Field(
         default=None, description='SNI / Host, sent exactly as written (no normalisation); "" sends none'
     )
@@ -265,8 +267,10 @@ class Probe(_Model):
             raise ValueError("a http probe needs a 'host' (\"\" for none) or 'http: {raw: ...}', not both")
         if self.kind == "icmp" and self.port is not None:
             raise ValueError("an icmp probe has no port")
-        if self.payload is not None and self.kind not in ("tcp", "udp"):
-            raise ValueError("'payload' is for tcp and udp probes")
+        if self.payload is not None and self.kind not in ("tcp", "udp", "syn", "ip"):
+            raise ValueError("'payload' is for tcp, udp, syn and ip probes")
+        if self.kind == "ip" and self.port is not None and self.port > 255:
+            raise ValueError("an ip probe's port is the IP protocol number (1-255), such as 47 for GRE")
         if self.http is not None and self.kind != "http":
             raise ValueError("'http' is for http probes")
         if self.pad is not None and self.kind != "tls":

@@ -133,3 +133,19 @@ def _near_misses(name: str, targets: tuple[str, ...]) -> list[str]:
         elif name.startswith(bare + "."):
             notes.append(f"starts with {bare} but is a different domain (a suffix trick)")
     return notes
+
+
+def render(results: list[tuple[str, list[Verdict]]], host: str, format: str = "text") -> str:
+    """explain's answer as text (a line per region and protocol, with origins and notes) or JSON."""
+    if format == "json":
+        import json
+
+        data = [{"region": r, "host": host, "verdicts": [v.__dict__ for v in vs]} for r, vs in results]
+        return json.dumps(data, indent=2)
+    lines = []
+    for region, verdicts in results:
+        for v in verdicts:
+            lines.append(f"{region} {v.protocol} {host}: {v.verdict.upper()}: {v.reason}")
+            lines += [f"    from {o}" for o in v.origins]
+            lines += [f"    note: {n}" for n in v.notes]
+    return "\n".join(lines)

@@ -46,12 +46,14 @@ class Pcap:
     def packet(self, src: bytes, dst: bytes, proto: int, segment: bytes, from_client: bool = True) -> None:
         """One IPv4 packet from packed address `src` to `dst` carrying `segment` (checksummed already)."""
         self._ident = ident = (self._ident + 1) & 0xFFFF
-        header = _IP.pack(0x45, 0, 20 + len(segment), ident, 0x4000, 64, proto, 0, src, dst)
-        csum = _checksum(header)
-        frame = (_ETHER if from_client else _ETHER_BACK) + header[:10] + csum.to_bytes(2, "big") + header[12:] + segment
+        total = 20 + len(segment)
+        # the header's 16-bit words, summed modulo 0xFFFF: 0x4500, length, ident, 0x4000 (DF), TTL 64 | proto, addresses
+        words = (0xC500 + proto + total + ident + int.from_bytes(src + dst, "big")) % 0xFFFF
+        header = _IP.pack(0x45, 0, total, ident, 0x4000, 64, proto, ~(words or 0xFFFF) & 0xFFFF, src, dst)
         self._usec += 1000
-        n = len(frame)
-        self._write(_REC.pack(1_700_000_000 + self._usec // 1_000_000, self._usec % 1_000_000, n, n) + frame)
+        n = 14 + total
+        record = _REC.pack(1_700_000_000 + self._usec // 1_000_000, self._usec % 1_000_000, n, n)
+        self._write(b"".join((record, _ETHER if from_client else _ETHER_BACK, header, segment)))
 
     def udp(self, src: str, dst: str, sport: int, dport: int, payload: bytes) -> None:
         s, d = socket.inet_aton(src), socket.inet_aton(dst)
@@ -81,11 +83,13 @@ class TcpFlow:
             src, dst, sp, dp, seq, ack = self.c, self.s, self.sport, self.dport, self.cseq, self.sseq
         else:
             src, dst, sp, dp, seq, ack = self.s, self.c, self.dport, self.sport, self.sseq, self.cseq
-        head = _TCP.pack(sp, dp, seq & 0xFFFFFFFF, (ack if flags & ACK else 0) & 0xFFFFFFFF, 0x50, flags, 64240, 0, 0)
-        body = head + payload
-        total = (self._pseudo_sum + len(body) + int.from_bytes(body + b"\0" * (len(body) % 2), "big")) % 0xFFFF
-        csum = ~(total or 0xFFFF) & 0xFFFF
-        self.pcap.packet(src, dst, 6, head[:16] + csum.to_bytes(2, "big") + head[18:] + payload, from_client)
+        seq &= 0xFFFFFFFF
+        ack = ack & 0xFFFFFFFF if flags & ACK else 0
+        body = int.from_bytes(payload + b"\0" if len(payload) % 2 else payload, "big")
+        # pseudo-header + header words + payload, modulo 0xFFFF (a 32-bit field counts as its two words)
+        words = (self._pseudo_sum + 20 + len(payload) + sp + dp + seq + ack + (0x5000 | flags) + 64240 + body) % 0xFFFF
+        head = _TCP.pack(sp, dp, seq, ack, 0x50, flags, 64240, ~(words or 0xFFFF) & 0xFFFF, 0)
+        self.pcap.packet(src, dst, 6, head + payload, from_client)
         advance = len(payload) + (1 if flags & (SYN | FIN) else 0)
         if from_client:
             self.cseq += advance

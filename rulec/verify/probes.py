@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rulec.compile.ir import DROPPED_BY, DomainListGroup, RegionPlan, StatefulGroup
 from rulec.load.domains import Matcher
 
-DEFAULT_PORT = {"tls": 443, "http": 80, "ssh": 22, "ftp": 21, "tcp": 4444, "udp": 5000, "icmp": 0}
+DEFAULT_PORT = {"tls": 443, "http": 80, "ssh": 22, "ftp": 21, "tcp": 4444, "udp": 5000, "icmp": 0, "syn": 4444, "ip": 47}
 KIND_OF_TYPE = {"TLS_SNI": "tls", "HTTP_HOST": "http"}
 KIND_OF_PROTOCOL = {
     "FTP": "ftp",
@@ -58,7 +58,8 @@ class Probe:
             where = "<no SNI>" if self.kind == "tls" else "<no Host>"
         else:
             where = self.host or ("<raw request>" if self.http_raw else "<any host>")
-        where = f"{where}@{self.dst}" if self.dst else where
+        if self.dst:
+            where = self.dst if self.host is None and not self.http_raw else f"{where}@{self.dst}"
         where = where if self.kind == "icmp" else f"{where}:{self.port}"
         return f"{where} (split {self.pad or ''}{'B ' if self.pad else ''}at {self.split})" if self.split else where
 

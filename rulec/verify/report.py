@@ -39,6 +39,13 @@ def _table(rows: list[tuple[str, Verdict]]) -> list[str]:
     return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1] for r in [head, *cells]]
 
 
+def _once(found: dict, key, region: str) -> None:
+    """Remember that `key` was seen in `region`, each region once."""
+    regions = found.setdefault(key, [])
+    if region not in regions:
+        regions.append(region)
+
+
 def _counts(reports: list[RegionReport]) -> tuple[int, int, int, int]:
     probes = sum(len(r.verdicts) for r in reports)
     failed = sum(len(r.failures) for r in reports)
@@ -62,23 +69,26 @@ def text(reports: list[RegionReport], engine: str, every: bool = False) -> str:
     for r in reports:
         for v in r.verdicts:
             if v.uncovered:
-                paths.setdefault((v.probe.kind, v.probe.target, v.probe.why), []).append(r.region)
+                _once(paths, (v.probe.kind, v.probe.target, v.probe.why), r.region)
     if paths:
         lines.append("")
         for (kind, target, why), regions in paths.items():
             where = "every region" if len(regions) == len(reports) > 1 else ", ".join(regions)
             lines.append(f"warning: not covered: {kind} {target} passes ({why}) [{where}]")
-    differ = [(r.region, v) for r in reports for v in r.verdicts if v.differs and v.ok]
+    differ: dict[tuple[str, str, str, str], list[str]] = {}
+    for r in reports:
+        for v in r.verdicts:
+            if v.differs and v.ok:
+                _once(differ, (v.probe.kind, v.probe.target, v.probe.why, v.differs[1]), r.region)
     if differ:
         lines.append("")
-        lines += [
-            f"warning: differs from Suricata 8: {v.probe.kind} {v.probe.target}: {v.differs[1]} [{region}]"
-            for region, v in differ
-        ]
+        for (kind, target, why, how), regions in differ.items():
+            where = "every region" if len(regions) == len(reports) > 1 else ", ".join(regions)
+            lines.append(f"warning: differs from Suricata 8: {kind} {target} ({why}): {how} [{where}]")
     notes: dict[str, list[str]] = {}
     for r in reports:
         for n in r.notes:
-            notes.setdefault(n, []).append(r.region)
+            _once(notes, n, r.region)
     lines += [f"note: {n} [{', '.join(regions)}]" for n, regions in notes.items()]
     lines.append("")
     lines += [_summary(r.region, [r]) for r in reports]

@@ -36,6 +36,8 @@ def cell(probes: list[dict], row: str) -> str:
         for p in probes
         if p["kind"] == kind and p["port"] == port and p["why"].startswith(why) and (host is None or p["host"] == host)
     ]
+    if row != "client outside HOME_NET":  # the same path from outside HOME_NET is that row's business
+        chosen = [p for p in chosen if p["source"] is None]
     assert chosen, row
     if any(p["uncovered"] for p in chosen):
         return "OPEN"

@@ -59,6 +59,7 @@ def test_reference_example_on_suricata():
         ("tcp", 443),  # non-TLS bytes on 443
         ("tcp", 3306),  # MySQL anywhere, and the metastore name in the allowlist
         ("tcp", 80),  # HTTP/2 in clear text
+        ("tcp", 53),  # DNS over TCP
         ("syn", 4444),  # data in a SYN
         ("http", 80),  # HTTP/1.0 without Host
         ("udp", 5000),
@@ -171,8 +172,8 @@ def test_verify_cli_example_exits_0(cli):
     r = cli("verify", EXAMPLE, "--problems")
     assert r.exit_code == 0
     # names, look-alikes, denied protocols and split ClientHellos, plus the exfiltration paths (raw TCP, UDP, DNS,
-    # QUIC, spoofed SNI, east-west, ...), 15 of which are open under egress: domains
-    assert "eu-west-1: 0 failed, 51 as expected, 15 not covered (66 probes" in r.stdout
+    # QUIC, spoofed SNI, east-west, ...), 17 of which are open under egress: domains (the outside client for TLS and HTTP)
+    assert "eu-west-1: 0 failed, 51 as expected, 17 not covered (68 probes" in r.stdout
 
 
 def test_hub_and_spoke_example_verifies_with_its_own_probes():

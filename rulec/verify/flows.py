@@ -43,4 +43,6 @@ def flow_of(p: Probe, src: str, dst: str) -> model.Flow:
         return model.Flow("tcp", "tls", dst, p.port, src, p.host or None, split=p.split is not None)
     if p.kind in _APP:
         return model.Flow("tcp", _APP[p.kind], dst, p.port, src)
+    if p.port == 53 and p.payload and len(p.payload) > 2 and int.from_bytes(p.payload[:2], "big") == len(p.payload) - 2:
+        return model.Flow("tcp", "dns", dst, p.port, src)  # DNS over TCP: a length-prefixed query
     return model.Flow("tcp", _detected(p.payload), dst, p.port, src)

@@ -5,9 +5,10 @@ reported as open (a warning, never hidden)."""
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 
 from rulec.compile.ir import RESOLVED_DOMAIN, DomainListGroup, RegionPlan
-from rulec.verify.probes import Probe
+from rulec.verify.probes import OUTSIDER, Probe
 from rulec.verify.world import home_host
 
 DNS_QUERY = bytes.fromhex("123401000001000000000000") + b"\x06secret\x07example\x03com\x00\x00\x01\x00\x01"
@@ -15,6 +16,7 @@ QUIC_INITIAL = b"\xc3\x00\x00\x00\x01\x08" + bytes(8) + b"\x00" + b"q" * 1180
 MYSQL_LOGIN = b"\x20\x00\x00\x01" + b"\x85\xa6\x3f\x20" + b"\x00" * 28
 H2C_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes.fromhex("000000040000000000")
 HTTP10_NO_HOST = b"GET /exfil?data=secret HTTP/1.0\r\n\r\n"
+DNS_OVER_TCP = len(DNS_QUERY).to_bytes(2, "big") + DNS_QUERY
 NEVER_RESOLVED = "unresolved"  # marker: a destination address the resolver never returned
 
 
@@ -37,6 +39,7 @@ def exfiltration_paths(plan: RegionPlan) -> list[Probe]:
         Probe("tcp", None, 4444, e, f"raw TCP{why}"),
         Probe("tcp", None, 443, e, f"non-TLS bytes on 443{why}", payload=b"PLAIN secret bytes on 443\n"),
         Probe("tcp", None, 3306, e, f"MySQL to an address no service names{why}", payload=MYSQL_LOGIN),
+        Probe("tcp", None, 53, e, f"DNS over TCP to an outside resolver{why}", payload=DNS_OVER_TCP),
         Probe("syn", None, 4444, e, f"data in a SYN (TCP Fast Open){why}", payload=b"secret in a SYN"),
         Probe("udp", None, 5000, e, f"UDP{why}"),
         Probe("udp", None, 53, e, f"DNS to an outside resolver{why}", payload=DNS_QUERY),
@@ -53,6 +56,14 @@ def exfiltration_paths(plan: RegionPlan) -> list[Probe]:
     if "HTTP_HOST" in types:
         probes.append(Probe("http", None, 80, e, f"HTTP/1.0 without a Host header{why}", http_raw=HTTP10_NO_HOST))
         probes.append(Probe("tcp", None, 80, e, f"HTTP/2 in clear text (h2c){why}", payload=H2C_PREFACE))
+    if strict and not any(ipaddress.ip_address(OUTSIDER) in ipaddress.ip_network(c) for c in plan.resolved.home_net):
+        # scope checks: strict egress applies to HOME_NET only, so the same traffic from a client outside it must
+        # pass the rules untouched (a client outside HOME_NET is out of reach: see the TLS probe reported open)
+        probes += [
+            replace(p, expect="pass", source=OUTSIDER, why=f"scope check: {p.why} from a client outside HOME_NET")
+            for p in probes
+            if p.expect == "drop" and p.kind != "icmp" and not p.host
+        ]
     return probes
 
 

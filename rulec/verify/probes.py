@@ -15,7 +15,17 @@ from dataclasses import dataclass
 from rulec.compile.ir import DROPPED_BY, DomainListGroup, RegionPlan, StatefulGroup
 from rulec.load.domains import Matcher
 
-DEFAULT_PORT = {"tls": 443, "http": 80, "ssh": 22, "ftp": 21, "tcp": 4444, "udp": 5000, "icmp": 0, "syn": 4444, "ip": 47}
+DEFAULT_PORT = {
+    "tls": 443,
+    "http": 80,
+    "ssh": 22,
+    "ftp": 21,
+    "tcp": 4444,
+    "udp": 5000,
+    "icmp": 0,
+    "syn": 4444,
+    "ip": 47,
+}
 KIND_OF_TYPE = {"TLS_SNI": "tls", "HTTP_HOST": "http"}
 KIND_OF_PROTOCOL = {
     "FTP": "ftp",
@@ -65,6 +75,9 @@ class Probe:
 
 
 SPLIT_PAD, SPLIT_AT = 1800, 1448  # a post-quantum-sized ClientHello, cut where a 1,500-byte MTU cuts it
+
+
+OUTSIDER = "192.0.2.10"  # a client outside HOME_NET (TEST-NET-1)
 
 
 def mixed_case(host: str) -> str:
@@ -144,6 +157,8 @@ def derive(plan: RegionPlan) -> tuple[list[Probe], list[str]]:
         )
     denied = set()
     for group in stateful:
+        if group.role != "deny":  # strict egress has probes of its own (rulec.verify.paths)
+            continue
         for rule in group.rules:
             if rule.action not in ("DROP", "REJECT"):
                 continue
@@ -195,17 +210,18 @@ def derive(plan: RegionPlan) -> tuple[list[Probe], list[str]]:
                     source=host,
                 )
             )
-    outsider = "192.0.2.10"
-    if kinds and not any(ipaddress.ip_address(outsider) in ipaddress.ip_network(c) for c in home):
-        probes.append(
+    outsider = OUTSIDER
+    if not any(ipaddress.ip_address(outsider) in ipaddress.ip_network(c) for c in home):
+        probes.extend(
             Probe(
-                kinds[0],
+                kind,
                 "google.com",
-                DEFAULT_PORT[kinds[0]],
+                DEFAULT_PORT[kind],
                 "open",
                 "client outside HOME_NET: the domain list does not inspect it",
                 source=outsider,
             )
+            for kind in kinds
         )
     probes.extend(split_hellos(targets, kinds, _nonce, allowed))
     if any(ipaddress.ip_network(c).version == 6 for c in home):

@@ -140,3 +140,28 @@ def test_dry_run_writes_nothing_and_says_dns_is_planned_only(cli, emulator, exam
 
     assert not [op for _, op in emulator.emulator.writes() if op in HANDLERS]  # nothing reached Route 53 Resolver
     assert emulator.emulator.__dict__.get("resolver", {}).get("eu-west-1", {}).get("groups", {}) == {}
+
+
+def test_batches_wait_for_the_list_to_finish_updating(aws_env, tmp_path):
+    """REPLACE then ADD on a list that reports UPDATING: push waits before the next batch (else Conflict)."""
+    from rulec.aws.dns import DnsPusher
+    from rulec.aws.push import Pusher
+    from tests.emulator import Emulator
+    from tests.emulator.server import Server
+
+    doc = json.loads((ROOT / "examples/dns/out/eu-west-1/Databricks-DNS.dns-firewall.json").read_text())
+    doc["FirewallDomainLists"][0]["Domains"]["Domains"] = [f"h{i}.example.org" for i in range(2500)]
+    with Server(Emulator(updating_describes=2)) as server:
+        api = Pusher(None, server.url, poll=0.01)
+        pusher = DnsPusher(api)
+        plan = pusher.plan("eu-west-1", doc)
+        assert [s.params["Operation"] for s in plan.steps if s.operation == "update_firewall_domains"] == [
+            "REPLACE",
+            "ADD",
+            "ADD",
+            "REPLACE",
+        ]
+        assert pusher.apply(plan).startswith("rslvr-frg-")
+        gets = [op for _, op in server.emulator.calls if op == "GetFirewallDomainList"]
+        assert len(gets) == 4 * 3  # two UPDATING answers, then COMPLETE, after each of the four updates
+        assert not pusher.plan("eu-west-1", doc).steps  # converged

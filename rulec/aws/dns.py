@@ -10,6 +10,7 @@ The document's `${FirewallRuleGroupId}` / `${FirewallDomainListId:NAME}` are fil
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,6 +92,8 @@ class DnsPusher:
         lists = {d["Name"]: d for d in self._all(region, "list_firewall_domain_lists", "FirewallDomainLists")}
         for d in doc["FirewallDomainLists"]:
             self._plan_list(plan, region, d, lists.get(d["Create"]["Name"]))
+        unused = sorted(set(lists) - {d["Create"]["Name"] for d in doc["FirewallDomainLists"]})
+        plan.notes += [f"domain list {n} is no longer used (left in place)" for n in unused if n.startswith(f"{name}-")]
         live_rules = (
             self._all(region, "list_firewall_rules", "FirewallRules", FirewallRuleGroupId=group["Id"]) if group else []
         )
@@ -186,6 +189,18 @@ class DnsPusher:
             f"also associated with {vpc}, which the policy does not name (left alone)" for vpc in sorted(by_vpc)
         ]
 
+    def _wait_list(self, region: str, list_id: str) -> None:
+        """A list takes the next update (or a rule) once it is no longer UPDATING/IMPORTING."""
+        deadline = time.monotonic() + getattr(self.api, "wait_timeout", 600.0)
+        while True:
+            found = self.api.checked(region, "get_firewall_domain_list", service=SERVICE, FirewallDomainListId=list_id)
+            status = found["FirewallDomainList"].get("Status", "COMPLETE")
+            if status == "COMPLETE":
+                return
+            if status not in ("UPDATING", "IMPORTING") or time.monotonic() > deadline:
+                raise PushError(f"{region}: domain list {list_id} is {status}", self.api.done)
+            time.sleep(getattr(self.api, "poll", 2.0))
+
     def apply(self, plan: DnsPlan) -> str:
         """Run the steps in order, filling in ids as resources are created; returns the rule group's id."""
         for step in plan.steps:
@@ -196,5 +211,7 @@ class DnsPusher:
             elif step.operation == "create_firewall_domain_list":
                 plan.ids[list_id(params["Name"])] = response["FirewallDomainList"]["Id"]
             self.api.step(f"{plan.region}/{plan.name}: {step.label}")
+            if step.operation == "update_firewall_domains":
+                self._wait_list(plan.region, params["FirewallDomainListId"])
         plan.group_id = plan.ids.get(GROUP, plan.group_id)
         return plan.group_id or ""

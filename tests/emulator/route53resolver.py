@@ -33,7 +33,8 @@ def is_resolver(request: Request) -> bool:
 
 def state(emu: Emulator, region: str) -> dict[str, dict[str, dict[str, Any]]]:
     regions = emu.__dict__.setdefault("resolver", {})
-    return regions.setdefault(region, {"lists": {}, "groups": {}, "rules": {}, "assocs": {}, "tokens": {}})
+    fresh = {"lists": {}, "groups": {}, "rules": {}, "assocs": {}, "tokens": {}, "updating": emu.updating_describes}
+    return regions.setdefault(region, fresh)
 
 
 def respond(emu: Emulator, request: Request) -> Response:
@@ -91,7 +92,8 @@ def _find(s: dict, kind: str, rid: str, what: str) -> dict[str, Any]:
 
 # -- domain lists ------------------------------------------------------------------------------
 def _list_view(fdl: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in fdl.items() if k != "Domains"} | {"DomainCount": len(fdl["Domains"])}
+    view = {k: v for k, v in fdl.items() if k not in ("Domains", "pending")} | {"DomainCount": len(fdl["Domains"])}
+    return view | ({"Status": "UPDATING"} if fdl.get("pending") else {})
 
 
 def create_domain_list(s: dict, region: str, p: dict[str, Any]) -> dict[str, Any]:
@@ -118,8 +120,10 @@ def update_domains(s: dict, region: str, p: dict[str, Any]) -> dict[str, Any]:
         raise ApiError("ValidationException", "DENY is only for an AutoAllowlist rule's managed domain list")
     current = set(fdl["Domains"])
     new = set(domains) if op == "REPLACE" else current | set(domains) if op == "ADD" else current - set(domains)
-    fdl["Domains"], fdl["ModificationTime"] = sorted(new), NOW
-    return {"Id": fdl["Id"], "Name": fdl["Name"], "Status": "COMPLETE"}
+    if fdl.get("pending"):
+        raise ApiError("ConflictException", f"Domain list {fdl['Id']} is still being updated")
+    fdl["Domains"], fdl["ModificationTime"], fdl["pending"] = sorted(new), NOW, s["updating"]
+    return {"Id": fdl["Id"], "Name": fdl["Name"], "Status": "UPDATING" if fdl["pending"] else "COMPLETE"}
 
 
 def list_domain_lists(s: dict, region: str, p: dict[str, Any]) -> dict[str, Any]:
@@ -128,7 +132,11 @@ def list_domain_lists(s: dict, region: str, p: dict[str, Any]) -> dict[str, Any]
 
 
 def get_domain_list(s: dict, region: str, p: dict[str, Any]) -> dict[str, Any]:
-    return {"FirewallDomainList": _list_view(_find(s, "lists", p["FirewallDomainListId"], "Domain list"))}
+    """A list reports UPDATING for `updating_describes` reads after each update (exercises waiting)."""
+    fdl = _find(s, "lists", p["FirewallDomainListId"], "Domain list")
+    view = _list_view(fdl)
+    fdl["pending"] = max(0, fdl.get("pending", 0) - 1)
+    return {"FirewallDomainList": view}
 
 
 def list_domains(s: dict, region: str, p: dict[str, Any]) -> dict[str, Any]:

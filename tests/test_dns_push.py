@@ -165,3 +165,21 @@ def test_batches_wait_for_the_list_to_finish_updating(aws_env, tmp_path):
         gets = [op for _, op in server.emulator.calls if op == "GetFirewallDomainList"]
         assert len(gets) == 4 * 3  # two UPDATING answers, then COMPLETE, after each of the four updates
         assert not pusher.plan("eu-west-1", doc).steps  # converged
+
+
+def test_removing_a_carve_out_deletes_its_rule_and_keeps_the_list(cli, emulator, example):
+    text = example.read_text()
+    example.write_text(text.replace("  priority: 100\n", "  priority: 100\n  block: [uploads.example.net]\n"))
+    assert cli("build", example, "-o", example.parent / "out").exit_code == 0
+    assert push(cli, example, emulator).exit_code == 0
+    client = resolver(emulator)
+    (group,) = client.list_firewall_rule_groups()["FirewallRuleGroups"]
+    rules = client.list_firewall_rules(FirewallRuleGroupId=group["Id"])["FirewallRules"]
+    assert [(r["Priority"], r["Action"]) for r in rules] == [(100, "BLOCK"), (200, "ALLOW"), (300, "BLOCK")]
+    example.write_text(text)
+    assert cli("build", example, "-o", example.parent / "out").exit_code == 0
+    r = push(cli, example, emulator)
+    assert r.exit_code == 0 and "delete rule Databricks-DNS-blocked" in r.stdout, r.output
+    assert "domain list Databricks-DNS-blocked is no longer used (left in place)" in r.stdout
+    rules = client.list_firewall_rules(FirewallRuleGroupId=group["Id"])["FirewallRules"]
+    assert [r["Priority"] for r in rules] == [200, 300]

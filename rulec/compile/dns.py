@@ -124,7 +124,10 @@ def resolve(
             problems.append(Diagnostic(o.pos, f"dns_firewall.block '{name}' would block {clash}; remove it"))
             continue
         blocked += [DnsName(d, name, "carve-out", o) for d in dns_domains(name)]
-        one_layer.append(f"{name}: Network Firewall allows it, DNS Firewall blocks it (dns_firewall.block at {o.pos})")
+        if any(matches(t.name, name.lstrip(".")) for t in targets):  # else the final rule blocks it anyway
+            one_layer.append(
+                f"{name}: Network Firewall allows it, DNS Firewall blocks it (dns_firewall.block at {o.pos})"
+            )
     return DnsFirewall(
         region,
         merged["name"],

@@ -112,7 +112,11 @@ class OneLayerOnly(Check):
             for n in (*dns.allowed, *dns.blocked):
                 if n.kind == "dns-only" and not n.domain.startswith("*."):
                     yield self.at(n.origin.pos, f"{n.source} resolves but Network Firewall drops TLS/HTTP to it")
-                elif n.kind == "carve-out" and not n.domain.startswith("*."):
+                elif (
+                    n.kind == "carve-out"
+                    and not n.domain.startswith("*.")
+                    and any(line.startswith(f"{n.source}: Network") for line in dns.one_layer)
+                ):
                     yield self.at(n.origin.pos, f"{n.source} is allowed by Network Firewall but does not resolve")
 
 

@@ -192,6 +192,9 @@ def push(
     account_id: AccountOpt = None,
     out: OutOpt = Path("build"),
     catalogs: CatalogsOpt = None,
+    allow_unenforced: Annotated[
+        bool, typer.Option(help="next-gen: allow a policy to go from ENFORCE to MONITOR")
+    ] = False,
     share_with: Annotated[
         Optional[str], typer.Option(help="Share the groups via AWS RAM: ACCOUNT or ORG/OU ARN")
     ] = None,
@@ -200,7 +203,7 @@ def push(
     from rulec.aws.command import Options
 
     opts = Options(policy, out, region, profile, endpoint_url, account_id, firewall_policy, catalogs)
-    _aws("push", opts, dry_run, yes, replace, prune, share_with)
+    _aws("push", opts, dry_run, yes, replace, prune, allow_unenforced, share_with)
 
 
 @app.command()

@@ -13,12 +13,14 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rulec.compile import nextgen
 from rulec.compile.ir import RegionPlan
 from rulec.compile.lock import Lock, dump_lock, lock_path, read_lock
 from rulec.compile.plan import compile_policy
 from rulec.compile.resolve import resolve
 from rulec.emit import aws_classic as emit_aws
 from rulec.emit import dns_firewall as emit_dns
+from rulec.emit import aws_nextgen as emit_nextgen
 from rulec.emit import firewall_policy as emit_policy
 from rulec.emit import suricata as emit_suricata
 from rulec.errors import Position, RulecError, error_at
@@ -40,6 +42,8 @@ class Build:
     # region -> the CreateFirewallPolicy request written for it, when the policy declares `firewall_policy`
     # (DIR/<region>/<name>.firewall-policy.json; group ARNs carry the placeholder ${AccountId})
     policy_requests: dict[str, dict] = field(default_factory=dict)
+    # engine: next-gen: region -> (CreateRuleGroup Type FIREWALL requests, the CreateFirewallPolicyV2 request)
+    nextgen_requests: dict[str, tuple[list[dict], dict]] = field(default_factory=dict)
 
     @property
     def lock_bytes(self) -> bytes:
@@ -54,9 +58,11 @@ def plan(policy_path: Path, catalogs: Path | None = None) -> tuple[LoadedPolicy,
     """Load, resolve and compile: the IR for every region, without emitting anything."""
     lp = load_policy(policy_path)
     cats = Catalogs(catalogs or default_root())
+    nextgen.check_policy(lp)
     regions = resolve(lp, cats)
     before = read_lock(lock_path(policy_path))
-    plans, after = compile_policy(lp, regions, before)
+    compiler = nextgen.compile_policy if lp.policy.engine == "next-gen" else compile_policy
+    plans, after = compiler(lp, regions, before)
     return lp, plans, before, after
 
 
@@ -67,7 +73,11 @@ def build(policy_path: Path, catalogs: Path | None = None) -> Build:
     files: dict[str, bytes] = {}
     requests: dict[str, list[dict]] = {}
     policies: dict[str, dict] = {}
+    ng_requests: dict[str, tuple[list[dict], dict]] = {}
     for p in plans:
+        if p.nextgen is not None:
+            ng_requests[p.region] = emit_nextgen.files(p, files)
+            continue
         for group in p.groups:
             doc = emit_aws.request(group)
             rel = f"{p.region}/{group.name}.json"
@@ -90,7 +100,9 @@ def build(policy_path: Path, catalogs: Path | None = None) -> Build:
                 raise error_at(p.resolved.dns.pos, f"{rel} would be written twice; rename the DNS Firewall")
             emit_aws.RequestValidator("dns-firewall").check(doc, rel)
             files[rel] = emit_aws.to_bytes(doc)
-    return Build(lp, plans, lock_path(policy_path), before, after, dict(sorted(files.items())), requests, policies)
+    return Build(
+        lp, plans, lock_path(policy_path), before, after, dict(sorted(files.items())), requests, policies, ng_requests
+    )
 
 
 def figures(result: Build) -> str:
@@ -100,7 +112,7 @@ def figures(result: Build) -> str:
         r = p.resolved
         extra = f", {len(r.collapsed)} collapsed" if r.collapsed else ""
         lines.append(f"{p.region}: {len(r.targets)} names{extra}")
-        for g in p.groups:
+        for g in p.groups or (p.nextgen.groups if p.nextgen else ()):
             how = "set" if g.capacity_explicit else "computed"
             spare = g.capacity - g.rule_count
             lines.append(f"  {g.name}: {g.rule_count} rules, capacity {g.capacity} ({how}, {spare} spare)")

@@ -167,3 +167,9 @@ def test_examples_dns_is_built_and_checked():
     assert not pipeline.check(result, policy.parent / "out")
     doc = dns_doc(result, name="Databricks-DNS")
     assert doc["FirewallRules"][-1]["Action"] in ("BLOCK", "ALERT")
+
+
+def test_next_gen_with_dns_firewall_is_refused_not_dropped(write_policy):
+    text = (ROOT / "examples/next-gen/policy.yaml").read_text() + "dns_firewall: {name: Dns}\n"
+    found = problems(write_policy, text)
+    assert any("dns_firewall is not supported with engine: next-gen" in p for p in found), found

@@ -63,11 +63,24 @@ def _reviewed(opts: Options) -> tuple[Any, reviewed.Reviewed]:
 
 
 def push(
-    opts: Options, ui: Ui, dry_run: bool, yes: bool, replace: bool, prune: bool, share_with: str | None = None
+    opts: Options,
+    ui: Ui,
+    dry_run: bool,
+    yes: bool,
+    replace: bool,
+    prune: bool,
+    allow_unenforced: bool = False,
+    share_with: str | None = None,
 ) -> int:
     api.check_model()
     if share_with:
         share.check_principal(share_with)
+    from rulec.load.policy import load_policy
+
+    if load_policy(opts.policy).policy.engine == "next-gen":  # FIREWALL groups and a FirewallPolicyV2
+        from rulec.aws import nextgen_push
+
+        return nextgen_push.run(opts, ui, dry_run, yes, allow_unenforced, replace)
     try:
         chosen, docs = _reviewed(opts)
     except reviewed.StaleBuild as exc:
@@ -125,6 +138,12 @@ def _share(opts: Options, pusher: Pusher, docs: reviewed.Reviewed, dns_plans: li
 def drift(opts: Options, ui: Ui, fmt: str = "text", accounts: Path | None = None, parallel: int = 4) -> int:
     """0 in sync, 1 drift, 2 bad input (raised) or an unreadable account; never writes."""
     api.check_model()
+    from rulec.load.policy import load_policy
+
+    if load_policy(opts.policy).policy.engine == "next-gen":
+        from rulec.aws import nextgen_push
+
+        return nextgen_push.drift(opts, ui, fmt)
     try:
         chosen, docs = _reviewed(opts)
     except reviewed.StaleBuild as exc:

@@ -99,6 +99,9 @@ def resolve(
     if not merged.get("name"):
         problems.append(Diagnostic(pos, f"dns_firewall for {region} needs a 'name'"))
         return None
+    if getattr(lp.policy, "engine", "classic") == "next-gen":  # never a dropped setting
+        problems.append(Diagnostic(pos, "dns_firewall is not supported with engine: next-gen yet; use engine: classic"))
+        return None
     allowed: list[DnsName] = []
     for t in targets:
         allowed += [DnsName(d, t.name, "target", t.origins[0]) for d in dns_domains(t.name)]

@@ -52,6 +52,8 @@ class DeclaredPolicy:
 
 
 def egress_mode(lp: LoadedPolicy, spec: RegionSpec) -> str:
+    if lp.policy.engine == "next-gen":  # drop by default: strict by construction (compile/nextgen.py)
+        return "strict"
     return spec.egress or lp.policy.egress
 
 

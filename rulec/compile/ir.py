@@ -84,3 +84,4 @@ class RegionPlan:
     region: str
     groups: tuple[Group, ...]
     resolved: ResolvedRegion
+    nextgen: object | None = None  # engine: next-gen: a compile.nextgen.NextGenPlan (then `groups` is empty)

@@ -143,6 +143,11 @@ class FirewallPolicySpec(_Model):
     stateful_default_actions: Annotated[object, AfterValidator(_no_default_actions)] = Field(
         default=None, json_schema_extra={"not": {}}
     )
+    mode: Literal["monitor", "enforce"] | None = Field(
+        default=None,
+        description="engine: next-gen only: PolicyMode of the FirewallPolicyV2 (default enforce); in monitor "
+        "nothing is blocked, so use it only as a first step for a new firewall",
+    )
 
 
 VpcId = Annotated[str, Field(pattern=r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$", description="vpc- and 8 or 17 hex digits")]
@@ -304,6 +309,11 @@ class Policy(_Model):
         dict[Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")], RegionSpec], Field(min_length=1)
     ]
     verify: VerifySpec = VerifySpec()
+    engine: Literal["classic", "next-gen"] = Field(
+        default="classic",
+        description="classic: STATEFUL rule groups for a FirewallPolicy; next-gen: FIREWALL rule groups and a "
+        "FirewallPolicyV2 (drop by default, egress strict by construction; needs firewall_policy.name)",
+    )
     dns_firewall: DnsFirewallSpec | None = Field(default=None, description="Route 53 Resolver DNS Firewall")
 
     @model_validator(mode="after")

@@ -12,7 +12,7 @@ from typing import Any
 
 from rulec import pipeline
 from rulec.aws import push_diff
-from rulec.errors import Position, error_at
+from rulec.errors import Position, RulecError, error_at
 from rulec.review.explain import origin_text
 
 
@@ -34,6 +34,8 @@ class GroupDiff:
 
 def _from_policy(label: str, policy: Path, catalogs: Path | None) -> Side:
     result = pipeline.build(policy, catalogs)
+    if result.nextgen_requests:
+        raise RulecError(f"{policy}: diff does not compare engine: next-gen policies yet")
     side = Side(label, {})
     for p in result.plans:
         for doc in result.requests[p.region]:

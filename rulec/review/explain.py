@@ -52,6 +52,10 @@ def parse_host(text: str) -> tuple[str, int | None]:
 
 
 def explain(text: str, plan: RegionPlan) -> list[Verdict]:
+    if plan.nextgen is not None:  # engine: next-gen: accepted by a firewall rule, or dropped by default
+        from rulec.review.explain_nextgen import explain as explain_nextgen
+
+        return explain_nextgen(text, plan)
     name, port = parse_host(text)
     world = World.for_plan(plan)
     out = []

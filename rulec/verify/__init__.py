@@ -187,6 +187,10 @@ def verify_region(
 ) -> RegionReport:
     """Send the region's probes through its groups on Suricata. `bound` picks the EXTERNAL_NET to assume when
     no firewall policy is declared (see world.external_bound); AWS-only parts are modelled (see engine.Adapter)."""
+    if plan.nextgen is not None:  # engine: next-gen runs on Suricata 8's firewall mode
+        from rulec.verify import firewall
+
+        return firewall.verify_region(plan, extra, suricata)
     started = time.perf_counter()
     probes, servers, world, notes = prepare(plan, extra, bound)
     client = world.client

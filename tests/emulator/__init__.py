@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.emulator import validate
+from tests.emulator import v2, validate
 
 ACCOUNT = "123456789012"
 MAX_STATEFUL_CAPACITY = 50_000
@@ -32,6 +32,7 @@ OPERATIONS = (
     "DescribeFirewallPolicy",
     "UpdateFirewallPolicy",
     "DeleteFirewallPolicy",
+    *v2.V2_OPERATIONS,
 )
 
 
@@ -69,6 +70,8 @@ def rules_needed(rule_group: dict[str, Any]) -> int:
         return len(rsl["Targets"]) * len(rsl["TargetTypes"]) + extra
     if "StatefulRules" in source:
         return len(source["StatefulRules"])
+    if "FirewallRules" in source:
+        return v2.firewall_rules_needed(rule_group)
     if "RulesString" in source:
         return sum(1 for line in source["RulesString"].splitlines() if line.strip() and not line.startswith("#"))
     return len(source.get("StatelessRulesAndCustomActions", {}).get("StatelessRules", []))
@@ -108,7 +111,7 @@ def _normalise_rule_group(rule_group: dict[str, Any]) -> dict[str, Any]:
     return rg
 
 
-class Emulator:
+class Emulator(v2.NextGenOps):
     """All state of one emulated account, per region. Thread-safe; one lock around every call."""
 
     def __init__(self, updating_describes: int = 0):
@@ -212,6 +215,8 @@ class Emulator:
         }
 
     def _checked_body(self, params: dict[str, Any], capacity: int) -> dict[str, Any]:
+        if "FirewallRuleGroup" in params:
+            return self._firewall_body(params, capacity)
         if "RuleGroup" not in params:
             raise ApiError("InvalidRequestException", "RuleGroup is required (Rules strings are not emulated)")
         body = _normalise_rule_group(params["RuleGroup"])
@@ -230,7 +235,9 @@ class Emulator:
         body = self._checked_body(p, p["Capacity"])
         if p["RuleGroupName"] in groups:
             raise ApiError("InvalidRequestException", "A resource with the specified name already exists")
-        kind = "stateful-rulegroup" if p["Type"] == "STATEFUL" else "stateless-rulegroup"
+        kind = {"STATEFUL": "stateful-rulegroup", "FIREWALL": "firewall-rulegroup"}.get(
+            p["Type"], "stateless-rulegroup"
+        )
         g = Resource(
             p["RuleGroupName"],
             self._arn(region, kind, p["RuleGroupName"]),
@@ -246,7 +253,7 @@ class Emulator:
         g = self._find_group(region, p)
         return {
             "UpdateToken": g.token,
-            "RuleGroup": copy.deepcopy(g.body),
+            "FirewallRuleGroup" if g.meta["Type"] == "FIREWALL" else "RuleGroup": copy.deepcopy(g.body),
             "RuleGroupResponse": self._group_response(g, describe=True),
         }
 
@@ -265,7 +272,7 @@ class Emulator:
 
     def _delete_rule_group(self, region: str, p: dict[str, Any]) -> dict[str, Any]:
         g = self._find_group(region, p)
-        if any(g.arn in _refs(pol) for pol in self.policies.get(region, {}).values()):
+        if any(g.arn in _refs(pol) for pol in self.policies.get(region, {}).values()) or self._v2_uses(region, g.arn):
             raise ApiError("InvalidOperationException", "Unable to delete the object because it is still in use")
         del self.groups[region][g.name]
         response = self._group_response(g)
@@ -375,4 +382,6 @@ def _cidrs(policy: dict[str, Any]) -> list[str]:
 
 def _refs(policy: Resource) -> list[str]:
     return [r["ResourceArn"] for r in policy.body.get("StatefulRuleGroupReferences", [])]
+
+
 from tests.emulator import analysis as _analysis  # noqa: E402,F401  (registers the traffic-analysis operations)

@@ -12,6 +12,7 @@ from rulec.load.domains import matches
 from rulec.review.lint import Check, Context, Finding
 from rulec.review.lint.dns import DNS
 from rulec.review.lint.egress import EGRESS
+from rulec.review.lint.nextgen import NEXTGEN
 
 # Names that stand for storage anyone can write to. A target that equals a shared endpoint, or a
 # wildcard that matches any of these, lets data leave to buckets the organisation does not own.
@@ -340,6 +341,7 @@ ALL = [
     CapacityPool,
     SingleLabelName,
     *EGRESS,
+    *NEXTGEN,
     *DNS,
 ]
 assert len({c.code for c in ALL}) == len(ALL)

@@ -100,13 +100,17 @@ def check(policy: PolicyArg, out: OutOpt = Path("build"), catalogs: CatalogsOpt 
 def export(
     policy: PolicyArg,
     format: Annotated[
-        str, typer.Option(help="cloudformation or terraform", callback=_one_of("cloudformation", "terraform"))
+        str,
+        typer.Option(
+            help="cloudformation, terraform or firewall-manager",
+            callback=_one_of("cloudformation", "terraform", "firewall-manager"),
+        ),
     ],
     out: OutOpt,
     region: Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region")] = None,
     catalogs: CatalogsOpt = None,
 ) -> None:
-    """Write OUT/<region>.template.json (CloudFormation) or OUT/<region>.tf.json (Terraform JSON)."""
+    """Write OUT/<region>.template.json (CloudFormation), .tf.json (Terraform JSON) or .fms.json (PutPolicy)."""
     from rulec import export as exporter
 
     try:
@@ -141,22 +145,11 @@ def verify(
     ] = None,
 ) -> None:
     """Prove the rule groups on Suricata with real packets; exit 1 if any verdict is unexpected."""
-    from rulec import pipeline
     from rulec import verify as verifier
-    from rulec.load.policy import load_probes
-    from rulec.verify import engine, report
+    from rulec.verify import report
 
     try:
-        lp, plans, _, _ = pipeline.plan(policy, catalogs)
-        regions = tuple(p.region for p in plans)
-        extra = verifier.user_probes(lp.policy.verify.probes, lp.doc, ("verify", "probes"), regions)
-        if probes:
-            specs, doc = load_probes(probes)
-            extra += verifier.user_probes(specs, doc, ("probes",), regions)
-        binary = engine.suricata_path(suricata)
-        version = engine.suricata_version(binary)
-        chosen = pipeline.select(plans, region, policy)
-        reports = verifier.verify_regions(chosen, extra, binary, engine.Options(timeout=timeout))
+        reports, version = verifier.run(policy, probes, region, catalogs, suricata, timeout)
     except RulecError as exc:
         _fail(exc)
     if format == "json":
@@ -206,12 +199,15 @@ def push(
     allow_unenforced: Annotated[
         bool, typer.Option(help="next-gen: allow a policy to go from ENFORCE to MONITOR")
     ] = False,
+    share_with: Annotated[
+        Optional[str], typer.Option(help="Share the groups via AWS RAM: ACCOUNT or ORG/OU ARN")
+    ] = None,
 ) -> None:
     """Push the reviewed build (--out) to the Network Firewall API (needs rulec\\[aws])."""
     from rulec.aws.command import Options
 
     opts = Options(policy, out, region, profile, endpoint_url, account_id, firewall_policy, catalogs)
-    _aws("push", opts, dry_run, yes, replace, prune, allow_unenforced)
+    _aws("push", opts, dry_run, yes, replace, prune, allow_unenforced, share_with)
 
 
 @app.command()
@@ -225,12 +221,14 @@ def drift(
     out: OutOpt = Path("build"),
     format: FormatOpt = "text",
     catalogs: CatalogsOpt = None,
+    accounts: Annotated[Optional[Path], typer.Option(help="YAML list of accounts (profiles or roles)")] = None,
+    parallel: Annotated[int, typer.Option(help="Accounts read at once (with --accounts)", min=1)] = 4,
 ) -> None:
     """Compare the live groups and firewall policy with the reviewed build: exit 1 on drift (needs rulec\\[aws])."""
     from rulec.aws.command import Options
 
     opts = Options(policy, out, region, profile, endpoint_url, account_id, firewall_policy, catalogs)
-    _aws("drift", opts, format)
+    _aws("drift", opts, format, accounts, parallel)
 
 
 @app.command()

@@ -16,6 +16,7 @@ from rulec.compile.lock import Lock, dump_lock, lock_path, read_lock
 from rulec.compile.plan import compile_policy
 from rulec.compile.resolve import resolve
 from rulec.emit import aws_classic as emit_aws
+from rulec.emit import dns_firewall as emit_dns
 from rulec.emit import aws_nextgen as emit_nextgen
 from rulec.emit import firewall_policy as emit_policy
 from rulec.emit import suricata as emit_suricata
@@ -111,6 +112,13 @@ def build(policy_path: Path, catalogs: Path | None = None, lock: Path | None = N
                 raise error_at(p.resolved.firewall_policy.pos, f"{rel} would be written twice; rename the policy")
             emit_aws.RequestValidator("create-firewall-policy").check(doc, rel)
             policies[p.region] = doc
+            files[rel] = emit_aws.to_bytes(doc)
+        if p.resolved.dns is not None:  # Route 53 Resolver DNS Firewall (emit/dns_firewall.py)
+            rel = f"{p.region}/{emit_dns.file_name(p.resolved.dns)}"
+            doc = emit_dns.request(p.resolved.dns)
+            if rel in files:
+                raise error_at(p.resolved.dns.pos, f"{rel} would be written twice; rename the DNS Firewall")
+            emit_aws.RequestValidator("dns-firewall").check(doc, rel)
             files[rel] = emit_aws.to_bytes(doc)
     return Build(
         lp,

@@ -107,7 +107,10 @@ def test_user_probes_are_sent_as_written(write_policy, cli):
     ("probe", "message"),
     [
         ("{kind: tls, host: api.example.org, split: 5000, expect: pass}", "3:47: split 5000 is not inside the"),
-        ("{kind: tls, host: api.example.org, payload: x, expect: pass}", "'payload' is for tcp, udp, syn and ip probes"),
+        (
+            "{kind: tls, host: api.example.org, payload: x, expect: pass}",
+            "'payload' is for tcp, udp, syn and ip probes",
+        ),
         ("{kind: http, host: a.org, http: {raw: x}, expect: pass}", "a 'host'"),
         ("{kind: tls, host: api.example.org, region: eu-west-9, expect: pass}", "3:48: region 'eu-west-9' is not in"),
         ("{kind: tcp, payload: 'hex:0g', expect: pass}", "pairs of hex digits"),

@@ -10,6 +10,9 @@ from rulec.errors import Diagnostic, Position
 from rulec.load.policy import LoadedPolicy, RegionSpec
 
 
+DNS_GROUP_ID = "${DnsFirewallRuleGroupId}"  # the DNS Firewall rule group push manages (it substitutes the id)
+
+
 @dataclass(frozen=True)
 class ResolvedService:
     """A non-HTTP destination: matched by `ips`, or (ips None) by the Route 53 resolved domain of `host`."""
@@ -82,12 +85,15 @@ def declared_policy(lp: LoadedPolicy, region: str, spec: RegionSpec, problems: l
     validation = None
     v = merged.get("resolved_ip_validation")
     if v is not None:
+        if not v.get("dns_firewall_rule_group_id") and (lp.policy.dns_firewall or spec.dns_firewall):
+            v = {**v, "dns_firewall_rule_group_id": DNS_GROUP_ID}  # the DNS Firewall push manages; it fills the id
         if not v.get("dns_firewall_rule_group_id"):
             problems.append(
                 Diagnostic(
                     pos("resolved_ip_validation"),
-                    "resolved_ip_validation needs 'dns_firewall_rule_group_id' (rslvr-frg-...): Network Firewall "
-                    "counts an address as resolved only in VPCs associated with that DNS Firewall rule group",
+                    "resolved_ip_validation needs 'dns_firewall_rule_group_id' (rslvr-frg-...) or a dns_firewall for "
+                    "rulec to manage: Network Firewall counts an address as resolved only in VPCs associated with "
+                    "that DNS Firewall rule group",
                 )
             )
             return None

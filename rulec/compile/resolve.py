@@ -11,7 +11,8 @@ import difflib
 from dataclasses import dataclass, field
 from collections.abc import Iterable
 
-from rulec.compile import egress
+from rulec.compile import dns, egress
+from rulec.compile.dns import DnsFirewall
 from rulec.compile.egress import DeclaredPolicy, ResolvedService
 from rulec.compile.origin import Origin
 from rulec.errors import Diagnostic, Position, RulecError
@@ -52,6 +53,7 @@ class ResolvedRegion:
     services: list[ResolvedService] = field(default_factory=list)
     firewall_policy: DeclaredPolicy | None = None
     inspection_cidr: str | None = None
+    dns: DnsFirewall | None = None  # Route 53 Resolver DNS Firewall (compile/dns.py)
 
 
 def resolve(lp: LoadedPolicy, catalogs: Catalogs) -> list[ResolvedRegion]:
@@ -107,6 +109,7 @@ def resolve(lp: LoadedPolicy, catalogs: Catalogs) -> list[ResolvedRegion]:
                 spec.inspection_cidr,
             )
         )
+        out[-1].dns = dns.resolve(lp, region, spec, targets, found, problems)
     if problems:
         raise RulecError(problems)
     return out

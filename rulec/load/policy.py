@@ -9,9 +9,11 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
+from rulec.load.base import Model as _Model
 from rulec.load.domains import BadName, normalize
+from rulec.load.probe_spec import Probe, VerifySpec
 from rulec.load.source import Document, load_model
 from rulec.resources import data_dir
 
@@ -90,10 +92,6 @@ def _region(value: str) -> str:
 
 
 RegionName = Annotated[str, AfterValidator(_region), Field(json_schema_extra={"pattern": REGION_PATTERN})]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 class GroupSpec(_Model):
@@ -179,6 +177,32 @@ class FirewallPolicySpec(_Model):
     )
 
 
+VpcId = Annotated[str, Field(pattern=r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$", description="vpc- and 8 or 17 hex digits")]
+
+
+class DnsFirewallSpec(_Model):
+    """Route 53 Resolver DNS Firewall from the same policy: the allowed names resolve, everything else is blocked
+    (or alerted on, for a first rollout). Regions may override it key by key."""
+
+    name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9-]+$", min_length=1, max_length=40)] | None = Field(
+        default=None, description="Rule group name; the domain lists and associations are named after it"
+    )
+    block_response: Literal["NXDOMAIN", "NODATA"] | None = Field(default=None, description="default NXDOMAIN")
+    alert_first: bool | None = Field(default=None, description="ALERT instead of BLOCK (first rollout); default false")
+    vpcs: list[VpcId] | None = Field(default=None, description="VPCs the rule group is associated with")
+    priority: Annotated[int, Field(ge=100, le=9900)] | None = Field(
+        default=None, description="Association priority (100-9900, default 100: before other local groups)"
+    )
+    mutation_protection: bool | None = Field(default=None, description="Association MutationProtection; default off")
+    trust_redirection: bool | None = Field(
+        default=None,
+        description="TRUST_REDIRECTION_DOMAIN on the ALLOW rule (default true): CNAME targets of allowed names "
+        "(S3, RDS and CDN answers) need not be listed",
+    )
+    allow: list[Name] | None = Field(default=None, description="Names that resolve but Network Firewall never sees")
+    block: list[Name] | None = Field(default=None, description="Names blocked before the allowlist (carve-outs)")
+
+
 class RegionSpec(_Model):
     home_net: Annotated[
         list[Cidr],
@@ -198,93 +222,7 @@ class RegionSpec(_Model):
     inspection_cidr: Cidr | None = Field(
         default=None, description="The inspection VPC's CIDR (AWS's default HOME_NET without PolicyVariables)"
     )
-
-
-def _ipv4(value: str) -> str:
-    try:
-        return str(ipaddress.IPv4Address(value))
-    except ValueError:
-        raise ValueError(f"'{value}' is not an IPv4 address such as 10.0.0.10") from None
-
-
-def _probe_host(value: str) -> str:
-    if any(not 0x20 < ord(c) < 0x7F for c in value):
-        raise ValueError(f"{value!r}: a probe host is sent exactly as written; use printable ASCII (xn-- for IDN)")
-    return value
-
-
-def _payload(value: str) -> str:
-    if value.startswith("hex:"):
-        try:
-            bytes.fromhex(value[4:])
-        except ValueError:
-            raise ValueError("'hex:' must be followed by pairs of hex digits (spaces allowed)") from None
-    elif any(ord(c) > 0xFF for c in value):
-        raise ValueError("a payload string holds bytes: use \\xNN escapes or 'hex:...' for anything above \\xff")
-    return value
-
-
-def probe_bytes(value: str) -> bytes:
-    """A `payload` / `http.raw` as the bytes sent: `hex:0d0a...` or the string's characters as bytes 0-255."""
-    return bytes.fromhex(value[4:]) if value.startswith("hex:") else value.encode("latin-1")
-
-
-class HttpRaw(_Model):
-    raw: Annotated[str, AfterValidator(_payload), Field(min_length=1)] = Field(
-        description="The whole request, sent as written (YAML escapes such as \\r\\n, or hex:...)"
-    )
-
-
-class Probe(_Model):
-    """A connection `rulec verify` sends through the rule groups, and the verdict it must get."""
-
-    kind: Literal["tls", "http", "ssh", "ftp", "icmp", "tcp", "udp", "syn", "ip"] = Field(
-        description="syn: a TCP SYN carrying `payload` (TCP Fast Open); ip: another IP protocol, `port` = its number"
-    )
-    host: Annotated[str, AfterValidator(_probe_host)] | None = Field(
-        default=None, description='SNI / Host, sent exactly as written (no normalisation); "" sends none'
-    )
-    port: Annotated[int, Field(ge=1, le=65535)] | None = None
-    src: Annotated[str, AfterValidator(_ipv4)] | None = Field(
-        default=None, description="Client address (default: a host in the region's first HOME_NET block)"
-    )
-    dst: Annotated[str, AfterValidator(_ipv4)] | None = Field(
-        default=None, description="Server address (default: a fresh address outside HOME_NET)"
-    )
-    payload: Annotated[str, AfterValidator(_payload)] | None = Field(
-        default=None, description="tcp/udp: the bytes the client sends (YAML escapes, or hex:...)"
-    )
-    pad: Annotated[int, Field(ge=512, le=16_000)] | None = Field(
-        default=None, description="tls: pad the ClientHello record to this many bytes (1800 = post-quantum size)"
-    )
-    split: Annotated[int, Field(ge=1)] | None = Field(
-        default=None, description="tls/http/tcp: cut the client's first message into two TCP segments here"
-    )
-    http: HttpRaw | None = None
-    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")] | None = Field(
-        default=None, description="Only in this region"
-    )
-    expect: Literal["pass", "drop"]
-
-    @model_validator(mode="after")
-    def _host(self) -> Probe:
-        if self.kind == "tls" and self.host is None:
-            raise ValueError("a tls probe needs a 'host' (\"\" for a ClientHello without SNI)")
-        if self.kind == "http" and (self.host is None) == (self.http is None):
-            raise ValueError("a http probe needs a 'host' (\"\" for none) or 'http: {raw: ...}', not both")
-        if self.kind == "icmp" and self.port is not None:
-            raise ValueError("an icmp probe has no port")
-        if self.payload is not None and self.kind not in ("tcp", "udp", "syn", "ip"):
-            raise ValueError("'payload' is for tcp, udp, syn and ip probes")
-        if self.kind == "ip" and self.port is not None and self.port > 255:
-            raise ValueError("an ip probe's port is the IP protocol number (1-255), such as 47 for GRE")
-        if self.http is not None and self.kind != "http":
-            raise ValueError("'http' is for http probes")
-        if self.pad is not None and self.kind != "tls":
-            raise ValueError("'pad' is for tls probes")
-        if self.split is not None and self.kind not in ("tls", "http", "tcp"):
-            raise ValueError("'split' is for tls, http and tcp probes")
-        return self
+    dns_firewall: DnsFirewallSpec | None = Field(default=None, description="Overrides keys of the top level")
 
 
 class Waiver(_Model):
@@ -301,10 +239,6 @@ class Waiver(_Model):
         if not self.reason.strip():
             raise ValueError("a waiver needs a reason: say why the risk is accepted")
         return self
-
-
-class VerifySpec(_Model):
-    probes: list[Probe] = []
 
 
 class Policy(_Model):
@@ -331,6 +265,7 @@ class Policy(_Model):
         "FirewallPolicyV2 (drop by default, egress strict by construction; needs firewall_policy.name)",
     )
     waivers: list[Waiver] = Field(default=[], description="Accepted risk findings (see `rulec lint`)")
+    dns_firewall: DnsFirewallSpec | None = Field(default=None, description="Route 53 Resolver DNS Firewall")
 
     @model_validator(mode="after")
     def _no_repeats(self) -> Policy:

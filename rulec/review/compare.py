@@ -49,6 +49,8 @@ def _from_policy(label: str, policy: Path, catalogs: Path | None) -> Side:
 def _from_dir(path: Path) -> Side:
     side = Side(str(path), {})
     for f in sorted(path.glob("*/*.json")):
+        if f.name.endswith(".dns-firewall.json"):  # the DNS layer is not a rule group
+            continue
         try:
             doc = json.loads(f.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:

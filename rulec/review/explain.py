@@ -9,7 +9,7 @@ from rulec.compile.ir import DomainListGroup, RegionPlan
 from rulec.compile.resolve import Origin
 from rulec.errors import RulecError
 from rulec.load.domains import BadName, normalize
-from rulec.verify import model
+from rulec.verify import dns_model, model
 from rulec.verify.world import World
 
 TYPE_PROTOCOL = {"TLS_SNI": ("TLS", "tls", 443), "HTTP_HOST": ("HTTP", "http", 80)}
@@ -58,15 +58,18 @@ def explain(text: str, plan: RegionPlan) -> list[Verdict]:
         return explain_nextgen(text, plan)
     name, port = parse_host(text)
     world = World.for_plan(plan)
-    if port is not None and port not in (80, 443):
-        return [_service(name, port, plan, world, proto) for proto in ("TCP", "UDP")]
     out = []
+    if port is not None and port not in (80, 443):
+        out = [_service(name, port, plan, world, proto) for proto in ("TCP", "UDP")]
     for ttype, (label, app, default_port) in TYPE_PROTOCOL.items():
-        if port is not None and port != default_port:
+        if port is not None and port != default_port or out and out[0].protocol in ("TCP", "UDP"):
             continue
         flow = world.flow(app, name, default_port)
         decision = model.decide(plan.groups, flow, world.context())
         out.append(_verdict(label, ttype, name, decision, plan))
+    if plan.resolved.dns is not None:  # the DNS layer's verdict next to the TLS/HTTP one
+        verdict, reason, origins = dns_model.explain(plan.resolved.dns, name)
+        out.append(Verdict("DNS", verdict, reason, origins))
     return out
 
 

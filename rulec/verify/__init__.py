@@ -16,9 +16,9 @@ from typing import BinaryIO
 
 from rulec.compile.ir import RegionPlan
 from rulec.errors import Diagnostic, RulecError
-from rulec.load.policy import Probe as ProbeSpec
-from rulec.load.policy import probe_bytes
-from rulec.verify import engine, flows, model, paths
+from rulec.load.probe_spec import Probe as ProbeSpec
+from rulec.load.probe_spec import probe_bytes
+from rulec.verify import dns_model, engine, flows, model, paths
 from rulec.verify.pcap import FTP_GREETING, HTTP_RESPONSE, SSH_BANNER, Pcap, TcpFlow, client_hello, http_request
 from rulec.verify.probes import DEFAULT_PORT, Probe, derive
 from rulec.verify.world import World, external_bound
@@ -36,6 +36,7 @@ class Verdict:
     app_proto: str | None
     # on an older Suricata, per the engine model: (its verdict, why it differs from Suricata 8, which AWS runs)
     differs: tuple[str, str] | None = None
+    dns: str | None = None  # the DNS layer's answer for the probe's name (verify/dns_model.py), with a DNS Firewall
 
     @property
     def verdict(self) -> str:
@@ -216,7 +217,14 @@ def verify_region(
     for i, p in enumerate(probes):
         r = results.get(i, engine.FlowResult())
         differs = _version_difference(plan, world, p, client, servers[i], major) if major < 8 else None
-        verdicts.append(Verdict(p, r.dropped, r.by, r.app_proto, differs))
+        dns = dns_model.decide(plan.resolved.dns, p.host).verdict if plan.resolved.dns and p.host else None
+        verdicts.append(Verdict(p, r.dropped, r.by, r.app_proto, differs, dns))
+    notes += [f"DNS layer: {line}" for line in dns_model.one_layer(plan.resolved.dns)]
+    notes += [
+        f"DNS layer disagrees: {v.probe.kind} {v.probe.target} passes Network Firewall but DNS answers {v.dns}"
+        for v in verdicts
+        if v.dns and not v.dropped and v.probe.expect == "pass" and v.dns not in ("resolves", "alert")
+    ]
     if bound is None and _bounds_matter(plan):
         other = verify_region(plan, extra, suricata, options, bound="inspection")
         for mine, theirs in zip(verdicts, other.verdicts, strict=True):
@@ -307,3 +315,20 @@ def verify_regions(
         return [verify_region(p, extra, suricata, options) for p in plans]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(lambda p: verify_region(p, extra, suricata, options), plans))
+
+
+def run(policy, probes_file, region, catalogs, suricata, timeout: float) -> tuple[list[RegionReport], str]:
+    """`rulec verify`: the policy's own probes and a `--probes` file, every chosen region; (reports, version)."""
+    from rulec import pipeline
+    from rulec.load.policy import load_probes
+
+    lp, plans, _, _ = pipeline.plan(policy, catalogs)
+    regions = tuple(p.region for p in plans)
+    extra = user_probes(lp.policy.verify.probes, lp.doc, ("verify", "probes"), regions)
+    if probes_file:
+        specs, doc = load_probes(probes_file)
+        extra += user_probes(specs, doc, ("probes",), regions)
+    binary = engine.suricata_path(suricata)
+    version = engine.suricata_version(binary)
+    chosen = pipeline.select(plans, region, policy)
+    return verify_regions(chosen, extra, binary, engine.Options(timeout=timeout)), version

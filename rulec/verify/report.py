@@ -31,8 +31,12 @@ def _table(rows: list[tuple[str, Verdict]]) -> list[str]:
         (region, _status(v), v.verdict, v.probe.expect, v.probe.kind, v.probe.target, _rule(v), v.probe.why)
         for region, v in rows
     ]
-    widths = [max(len(r[i]) for r in [_HEAD, *cells]) for i in range(len(_HEAD) - 1)]
-    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1] for r in [_HEAD, *cells]]
+    head = _HEAD
+    if any(v.dns for _, v in rows):  # the DNS layer's answer next to the firewall's verdict
+        head = (*_HEAD[:3], "dns", *_HEAD[3:])
+        cells = [(*c[:3], v.dns or "-", *c[3:]) for c, (_, v) in zip(cells, rows, strict=True)]
+    widths = [max(len(r[i]) for r in [head, *cells]) for i in range(len(head) - 1)]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1] for r in [head, *cells]]
 
 
 def _once(found: dict, key, region: str) -> None:
@@ -123,6 +127,7 @@ def as_data(report: RegionReport, engine: str, only_problems: bool = False) -> d
                 "app_proto": v.app_proto,
                 "why": v.probe.why,
                 "differs_from_suricata8": v.differs[1] if v.differs else None,
+                "dns": v.dns,
             }
             for v in report.verdicts
             if not only_problems or not v.ok or v.uncovered or v.differs

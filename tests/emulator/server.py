@@ -11,7 +11,7 @@ from typing import Any
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from tests.emulator import ApiError, Dropped, Emulator, sts
+from tests.emulator import ApiError, Dropped, Emulator, ram, route53resolver, sts
 
 _REGION = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/network-firewall/")
 
@@ -32,6 +32,10 @@ def app(emulator: Emulator):
             return _control(emulator, request)(environ, start_response)
         if sts.is_sts(request):
             return sts.respond(emulator, request)(environ, start_response)
+        if route53resolver.is_resolver(request):  # DNS Firewall (tests/emulator/route53resolver.py)
+            return route53resolver.respond(emulator, request)(environ, start_response)
+        if ram.is_ram(request):  # AWS RAM (tests/emulator/ram.py)
+            return ram.respond(emulator, request)(environ, start_response)
         try:
             if cbor:
                 import cbor2

@@ -19,6 +19,10 @@ def respond(emulator, request: Request) -> Response:
     form = parse_qs(request.get_data(as_text=True))
     action = form.get("Action", [""])[0]
     emulator.calls.append(("sts", action))
+    if action == "AssumeRole":  # tests/emulator/sts_roles.py
+        from tests.emulator import sts_roles
+
+        return sts_roles.assume(emulator, form)
     if action != "GetCallerIdentity":
         body = (
             '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'

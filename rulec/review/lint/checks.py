@@ -10,6 +10,7 @@ from rulec.compile.ir import DROPPED_BY
 from rulec.compile.resolve import Origin
 from rulec.load.domains import matches
 from rulec.review.lint import Check, Context, Finding
+from rulec.review.lint.dns import DNS
 from rulec.review.lint.egress import EGRESS
 from rulec.review.lint.nextgen import NEXTGEN
 from rulec.review.lint.waivers import WaiverProblem
@@ -379,5 +380,6 @@ ALL = [
     WaiverProblem,
     *EGRESS,
     *NEXTGEN,
+    *DNS,
 ]
 assert len({c.code for c in ALL}) == len(ALL)

@@ -5,7 +5,6 @@ One Suricata run per region, over all its groups together, as Network Firewall e
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import socket
 import time
@@ -24,8 +23,6 @@ from rulec.verify.probes import DEFAULT_PORT, Probe, derive
 from rulec.verify.world import World, external_bound
 
 DEFAULT_PAYLOAD = b"rulec-verify\n"
-
-_POOLS = ("198.18.0.0/15", "100.64.0.0/10", "172.16.0.0/12")
 
 
 @dataclass(frozen=True)
@@ -117,15 +114,6 @@ def user_probes(specs: list[ProbeSpec], doc, root: tuple = (), regions: tuple[st
     if problems:
         raise RulecError(problems)
     return probes
-
-
-def _addresses(home_net: tuple[str, ...], count: int) -> list[str]:
-    nets = [ipaddress.ip_network(c) for c in home_net]
-    for pool in map(ipaddress.ip_network, _POOLS):
-        if not any(pool.overlaps(n) for n in nets) and pool.num_addresses > count + 2:
-            first = int(pool.network_address) + 1
-            return [socket.inet_ntoa((first + i).to_bytes(4, "big")) for i in range(count)]
-    raise RulecError("HOME_NET covers every address pool rulec probes towards; narrow HOME_NET")
 
 
 def _ports(i: int) -> int:

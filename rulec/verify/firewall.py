@@ -20,9 +20,9 @@ from rulec.emit import aws_nextgen
 from rulec.errors import RulecError
 from rulec.verify import RegionReport, Verdict, engine, hooks, synthesize
 from rulec.verify.firewall_probes import derive
+from rulec.verify.world import POOLS
 
 SID_BLOCK = 1_000_000
-POOLS = ("198.18.0.0/15", "100.64.0.0/10", "172.16.0.0/12")
 CONFIG = """%YAML 1.1
 ---
 vars:

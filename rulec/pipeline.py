@@ -71,14 +71,8 @@ def plan(
     before = read_lock(path) if path is not None else Lock()
     compiler = nextgen.compile_policy if lp.policy.engine == "next-gen" else compile_policy
     plans, after = compiler(lp, regions, before)
-    return lp, plans, before, after
-
-
-def build(policy_path: Path, catalogs: Path | None = None, lock: Path | None = None) -> Build:
-    """Plan, then emit every group's request (checked against the schema) and Suricata rules, in memory."""
-    lp, plans, before, after = plan(policy_path, catalogs, lock)
     empty = [r.region for r in plans if not r.resolved.targets]
-    if empty:
+    if empty:  # bad input for every command, not only those that emit: a domain list needs a name
         raise RulecError(
             [
                 Diagnostic(
@@ -89,6 +83,12 @@ def build(policy_path: Path, catalogs: Path | None = None, lock: Path | None = N
                 for r in empty
             ]
         )
+    return lp, plans, before, after
+
+
+def build(policy_path: Path, catalogs: Path | None = None, lock: Path | None = None) -> Build:
+    """Plan, then emit every group's request (checked against the schema) and Suricata rules, in memory."""
+    lp, plans, before, after = plan(policy_path, catalogs, lock)
     validator = emit_aws.RequestValidator()
     files: dict[str, bytes] = {}
     requests: dict[str, list[dict]] = {}

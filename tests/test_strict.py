@@ -211,14 +211,34 @@ def test_external_net_is_exactly_everything_outside_home_net(nets):
     assert ipaddress.ip_network("::/0") in external
 
 
+def by_protocol(verdicts):
+    return {v.protocol: v for v in verdicts}
+
+
 def test_explain_host_port_for_services():
     _, plans, _, _ = pipeline.plan(STRICT)
-    (tcp, udp) = explain("md15cf9e1wmjgny.cxg30ia2wqgj.eu-west-1.rds.amazonaws.com:3306", plans[0])
-    assert tcp.verdict == "pass" and "Databricks-Strict-Egress sid 1" in tcp.reason
-    assert tcp.origins == [f"service entry at {STRICT}:22:9"]
-    assert udp.verdict == "drop" and "UDP" in udp.reason
-    (tcp, _) = explain("db.attacker.example:3306", plans[0])
-    assert tcp.verdict == "drop" and "no known protocol" in tcp.reason
+    v = by_protocol(explain("md15cf9e1wmjgny.cxg30ia2wqgj.eu-west-1.rds.amazonaws.com:3306", plans[0]))
+    assert v["TCP"].verdict == "pass" and "Databricks-Strict-Egress sid 1" in v["TCP"].reason
+    assert v["TCP"].origins == [f"service entry at {STRICT}:22:9"]
+    assert v["UDP"].verdict == "drop" and "UDP" in v["UDP"].reason
+    assert v["TLS"].verdict == "drop"  # the name is not in the allowlist: TLS to it on any port drops
+    assert by_protocol(explain("db.attacker.example:3306", plans[0]))["TCP"].verdict == "drop"
+    assert "no known protocol" in by_protocol(explain("db.attacker.example:3306", plans[0]))["TCP"].reason
+    # another port: the name decides for TLS and HTTP, as verify's probe of pypi.org:8443 shows
+    v = by_protocol(explain("pypi.org:8443", plans[0]))
+    assert (v["TLS"].verdict, v["HTTP"].verdict, v["TCP"].verdict) == ("pass", "pass", "drop")
     _, plans, _, _ = pipeline.plan(ROOT / "examples/reference/policy.yaml")
-    (tcp, _) = explain("db.attacker.example:3306", plans[0])
-    assert tcp.verdict == "uninspected" and "egress: strict closes this" in tcp.reason
+    v = by_protocol(explain("db.attacker.example:3306", plans[0]))
+    assert v["TCP"].verdict == "uninspected" and "egress: strict closes this" in v["TCP"].reason
+    assert by_protocol(explain("evil.example:8443", plans[0]))["TLS"].verdict == "drop"
+
+
+def test_diff_shows_firewall_policy_changes_and_compares_build_directories(cli, tmp_path):
+    changed = tmp_path / "policy.yaml"
+    changed.write_text(STRICT.read_text().replace("stream_exception_policy: DROP", "stream_exception_policy: REJECT"))
+    (tmp_path / "policy.lock.json").write_bytes((STRICT.parent / "policy.lock.json").read_bytes())
+    r = cli("diff", STRICT, changed, "--exit-code")
+    assert r.exit_code == 1
+    assert '-      "StreamExceptionPolicy": "DROP"\n+      "StreamExceptionPolicy": "REJECT"' in r.stdout
+    r = cli("diff", STRICT.parent / "out", STRICT.parent / "out", "--exit-code")
+    assert r.exit_code == 0 and "0 of 2 group(s) changed" in r.stdout

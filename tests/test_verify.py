@@ -138,7 +138,7 @@ def test_user_probes_from_policy_and_file(write_policy, tmp_path, cli):
 
 
 def test_bad_probe_file(write_policy, tmp_path, cli):
-    p = write_policy("version: 1\nregions: {eu-west-1: {home_net: [10.0.0.0/16]}}\n")
+    p = write_policy("version: 1\nregions: {eu-west-1: {home_net: [10.0.0.0/16], allow: [a.example.org]}}\n")
     probes = tmp_path / "probes.yaml"
     probes.write_text("probes:\n  - {kind: tls, expect: pass}\n  - {kind: smtp, expect: drop}\n")
     r = cli("verify", p, "--probes", probes)

@@ -60,7 +60,9 @@ def rules_needed(rule_group: dict[str, Any]) -> int:
     c = canonical(rule_group)
     if "list" in c:
         kind, types, targets = c["list"]
-        return len(targets) * len(types) + (len(types) if kind == "ALLOWLIST" else 0)
+        # an ALLOWLIST gets a default drop per protocol type; AWS_ROUTE_53_RESOLVED_DOMAIN alone has none
+        defaults = sum(t in ("TLS_SNI", "HTTP_HOST") for t in types) if kind == "ALLOWLIST" else 0
+        return len(targets) * len(types) + defaults
     return len(c.get("rules", ()))
 
 

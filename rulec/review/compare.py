@@ -3,6 +3,7 @@ the feature and catalog source behind each name (when policies, not build direct
 
 from __future__ import annotations
 
+import difflib
 import json
 import subprocess
 import tempfile
@@ -22,6 +23,10 @@ class Side:
     requests: dict[str, dict[str, Any]]  # "region/Group" -> CreateRuleGroup request
     why: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (region, name) -> origins
     waivers: list[str] = field(default_factory=list)  # the policy's waivers, one line each
+    documents: dict[str, Any] = field(default_factory=dict)  # "region/file" -> firewall policy, DNS Firewall
+
+
+DOCUMENTS = (".firewall-policy.json", ".firewall-policy-v2.json", ".dns-firewall.json")
 
 
 @dataclass
@@ -38,6 +43,7 @@ def _from_policy(label: str, policy: Path, catalogs: Path | None) -> Side:
     if result.nextgen_requests:
         raise RulecError(f"{policy}: diff does not compare engine: next-gen policies yet")
     side = Side(label, {}, waivers=[_waiver(w) for w in result.policy.policy.waivers])
+    side.documents = {rel: json.loads(data) for rel, data in result.files.items() if rel.endswith(DOCUMENTS)}
     for p in result.plans:
         for doc in result.requests[p.region]:
             side.requests[f"{p.region}/{doc['RuleGroupName']}"] = doc
@@ -49,12 +55,15 @@ def _from_policy(label: str, policy: Path, catalogs: Path | None) -> Side:
 def _from_dir(path: Path) -> Side:
     side = Side(str(path), {})
     for f in sorted(path.glob("*/*.json")):
-        if f.name.endswith(".dns-firewall.json"):  # the DNS layer is not a rule group
-            continue
         try:
             doc = json.loads(f.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise error_at(Position(str(f)), f"not a rulec output file: {exc}") from None
+        if f.name.endswith(DOCUMENTS):  # the firewall policy and the DNS layer: compared as documents
+            side.documents[f"{f.parent.name}/{f.name}"] = doc
+            continue
+        if isinstance(doc, dict) and doc.get("Type") == "FIREWALL":
+            raise error_at(Position(str(f)), "diff does not compare engine: next-gen (FIREWALL) groups yet")
         if not isinstance(doc, dict) or not {"RuleGroupName", "RuleGroup"} <= set(doc):
             raise error_at(Position(str(f)), "not a CreateRuleGroup request (no RuleGroupName/RuleGroup)")
         side.requests[f"{f.parent.name}/{f.stem}"] = doc
@@ -104,6 +113,20 @@ def _waiver(w: Any) -> str:
 def waiver_changes(old: Side, new: Side) -> tuple[list[str], list[str]]:
     """Waivers (accepted risks) added and removed between two policies."""
     return [w for w in new.waivers if w not in old.waivers], [w for w in old.waivers if w not in new.waivers]
+
+
+def document_changes(old: Side, new: Side) -> list[str]:
+    """Unified diffs of the firewall-policy and DNS Firewall documents that differ."""
+    out = []
+    for rel in sorted(set(old.documents) | set(new.documents)):
+        a, b = (
+            json.dumps(s.documents[rel], indent=2, sort_keys=True) if rel in s.documents else "" for s in (old, new)
+        )
+        if a != b:
+            out.append(
+                "".join(difflib.unified_diff(a.splitlines(True), b.splitlines(True), f"{rel} (old)", f"{rel} (new)"))
+            )
+    return out
 
 
 def compare(old: Side, new: Side) -> list[GroupDiff]:
@@ -185,6 +208,13 @@ def as_data(diffs: list[GroupDiff], waivers: tuple[list[str], list[str]] = ([], 
 def run(old: str, new: str, catalogs: Path | None, fmt: str = "text") -> tuple[str, bool]:
     """`rulec diff OLD NEW`: the report (text, markdown or JSON) and whether anything differs, waivers included."""
     a, b = load(old, catalogs), load(new, catalogs)
-    diffs, waivers = compare(a, b), waiver_changes(a, b)
-    text = json.dumps(as_data(diffs, waivers), indent=2) if fmt == "json" else render(diffs, fmt == "markdown", waivers)
-    return text, any(d.status != "unchanged" for d in diffs) or any(waivers)
+    diffs, waivers, documents = compare(a, b), waiver_changes(a, b), document_changes(a, b)
+    if fmt == "json":
+        data = as_data(diffs, waivers) + ([{"documents": documents}] if documents else [])
+        text = json.dumps(data, indent=2)
+    else:
+        text = render(diffs, fmt == "markdown", waivers)
+        if documents:
+            fence = ["```diff"] if fmt == "markdown" else []
+            text += "\n" + "\n".join([*fence, *(d.rstrip("\n") for d in documents), *(["```"] if fence else [])])
+    return text, any(d.status != "unchanged" for d in diffs) or any(waivers) or bool(documents)

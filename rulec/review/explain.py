@@ -37,6 +37,11 @@ def origin_text(o: Origin) -> str:
 def parse_host(text: str) -> tuple[str, int | None]:
     """HOST or HOST:PORT as typed on the command line."""
     host, port = text, None
+    if "/" in text:  # a URL: let the name rules say what to write instead
+        try:
+            normalize(text)
+        except BadName as exc:
+            raise RulecError(str(exc)) from None
     if text.count(":") == 1:
         host, raw = text.split(":")
         if not raw.isdigit() or not 0 < int(raw) < 65536:
@@ -58,15 +63,16 @@ def explain(text: str, plan: RegionPlan) -> list[Verdict]:
         return explain_nextgen(text, plan)
     name, port = parse_host(text)
     world = World.for_plan(plan)
+    other_port = port is not None and port not in (80, 443)
     out = []
-    if port is not None and port not in (80, 443):
-        out = [_service(name, port, plan, world, proto) for proto in ("TCP", "UDP")]
     for ttype, (label, app, default_port) in TYPE_PROTOCOL.items():
-        if port is not None and port != default_port or out and out[0].protocol in ("TCP", "UDP"):
-            continue
-        flow = world.flow(app, name, default_port)
+        if port is not None and not other_port and port != default_port:
+            continue  # :443 asks about TLS, :80 about HTTP; another port about both, and raw TCP/UDP
+        flow = world.flow(app, name, port if other_port else default_port)
         decision = model.decide(plan.groups, flow, world.context())
         out.append(_verdict(label, ttype, name, decision, plan))
+    if other_port:
+        out += [_service(name, port, plan, world, proto) for proto in ("TCP", "UDP")]
     if plan.resolved.dns is not None:  # the DNS layer's verdict next to the TLS/HTTP one
         verdict, reason, origins = dns_model.explain(plan.resolved.dns, name)
         out.append(Verdict("DNS", verdict, reason, origins))

@@ -66,3 +66,21 @@ def test_model_agrees_with_suricata_on_random_policies(text, suricata, tmp_path_
     path.write_text(text)
     _, plans, _, _ = plan(path)
     assert disagreements(plans[0], int(suricata)) == [], text
+
+
+def test_a_host_with_upper_case_and_a_port_is_a_known_difference_of_suricata_7(write_policy, suricata):
+    # measured: 8 lower-cases `PYPI.ORG:80` for http.host and passes it; 7.0.10 keeps the case and drops it
+    from rulec.load.policy import load_probes
+    from rulec.verify import user_probes
+
+    p = write_policy("version: 1\nregions: {eu-west-1: {home_net: [10.0.0.0/16], allow: [pypi.org]}}\n")
+    probes = p.parent / "probes.yaml"
+    probes.write_text('probes:\n  - {kind: http, host: "PYPI.ORG:80", expect: pass}\n')
+    specs, doc = load_probes(probes)
+    _, (region,), _, _ = plan(p)
+    (v,) = [
+        v for v in verify_region(region, user_probes(specs, doc, ("probes",))).verdicts if "user probe" in v.probe.why
+    ]
+    assert v.ok and v.verdict == ("drop" if suricata == "7" else "pass")
+    assert (v.differs is not None) == (suricata == "7")
+    assert disagreements(region, int(suricata)) == []

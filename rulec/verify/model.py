@@ -111,11 +111,17 @@ def _scope(group: Group, flow: Flow, ctx: Context) -> bool:
     return inside(flow.src, group.home_net) and external
 
 
-def _name(host: str | None) -> str | None:
-    """The name the engine compares: Suricata lower-cases http.host and strips a port (8.x)."""
+def _name(host: str | None, suricata: int = 8, http: bool = False) -> str | None:
+    """The name the engine compares. TLS SNI rules are nocase. Suricata lower-cases http.host and strips a port;
+    measured: 7.0.10 does not lower-case a Host that carries a port (`PYPI.ORG:80` stays upper case)."""
     if host is None:
         return None
-    return host.lower().rsplit(":", 1)[0] if ":" in host and not host.startswith("[") else host.lower()
+    if not http:
+        return host.lower()
+    if ":" in host and not host.startswith("["):
+        bare = host.rsplit(":", 1)[0]
+        return bare if suricata < 8 else bare.lower()
+    return host.lower()
 
 
 # The packets of a flow at which rules are evaluated, in order. Unsplit, the client's first data is already
@@ -134,13 +140,15 @@ def domain_matches(group: DomainListGroup, flow: Flow, ctx: Context) -> list[tup
     action = {"ALLOWLIST": "PASS", "DENYLIST": "DROP", "REJECTLIST": "REJECT", "ALERTLIST": "ALERT"}[group.generated]
     types = group.target_types
     anded = RESOLVED_DOMAIN in types and any(t != RESOLVED_DOMAIN for t in types) and action == "PASS"
-    name = _name(flow.host)
     at = frozenset({COMPLETE})
     for ttype, app in (("TLS_SNI", "tls"), ("HTTP_HOST", "http")):
         if ttype not in types or flow.app != app:
             continue
+        name = _name(flow.host, ctx.suricata, app == "http")
         for target in group.targets:
-            if name and matches(target, name) and (not anded or flow.dst in ctx.resolved_for(target)):
+            # HTTP rules have no nocase: upper case that Suricata left in the Host never matches
+            exact_case = app != "http" or name == (name or "").lower()
+            if name and exact_case and matches(target, name) and (not anded or flow.dst in ctx.resolved_for(target)):
                 out.append((at, action, sids[ttype, target], f"{ttype} {target}"))
         if group.generated == "ALLOWLIST" and (app == "tls" or flow.host is not None):
             out.append((at, "DROP", sids[ttype, None], f"not matching any {app.upper()} allowlisted FQDNs"))

@@ -117,29 +117,24 @@ class Api:
         except ClientError as exc:
             raise PushError(api_message(exc), self.done) from None
 
-    def describe_group(self, region: str, name: str) -> dict[str, Any] | None:
+    def found(self, region: str, operation: str, what: str = "", **params: Any) -> dict[str, Any] | None:
+        """`checked` for a Describe call: None when the resource does not exist (`what` prefixes other errors)."""
         try:
-            return self.call(region, "describe_rule_group", RuleGroupName=name, Type="STATEFUL")
+            return self.call(region, operation, **params)
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ResourceNotFoundException":
                 return None
-            raise PushError(api_message(exc), self.done) from None
+            raise PushError(f"{what}{api_message(exc)}", self.done) from None
+
+    def describe_group(self, region: str, name: str, kind: str = "STATEFUL") -> dict[str, Any] | None:
+        return self.found(region, "describe_rule_group", RuleGroupName=name, Type=kind)
 
     def describe_group_arn(self, region: str, arn: str) -> dict[str, Any] | None:
-        try:
-            return self.call(region, "describe_rule_group", RuleGroupArn=arn)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ResourceNotFoundException":
-                return None
-            raise PushError(api_message(exc), self.done) from None
+        return self.found(region, "describe_rule_group", RuleGroupArn=arn)
 
     def describe_policy(self, region: str, name: str) -> dict[str, Any] | None:
-        try:
-            return self.call(region, "describe_firewall_policy", FirewallPolicyName=name)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ResourceNotFoundException":
-                return None
-            raise PushError(f"cannot read firewall policy {region}/{name}: {api_message(exc)}", self.done) from None
+        what = f"cannot read firewall policy {region}/{name}: "
+        return self.found(region, "describe_firewall_policy", what, FirewallPolicyName=name)
 
     def account_id(self, region: str) -> str:
         """The caller's account (STS GetCallerIdentity): the only value push substitutes into documents."""

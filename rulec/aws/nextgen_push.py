@@ -87,11 +87,8 @@ class NextGenPusher(Api):
             if nextgen_replace.describe(self, region, tmp_name(name)) is not None:
                 note = f"resuming an interrupted replace ({tmp_name(name)} exists)"
                 return Item(region, "group", name, "replace", doc, notes=[note])
-        try:
-            live = self.call(region, "describe_rule_group", RuleGroupName=name, Type="FIREWALL")
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
-                raise PushError(api_message(exc), self.done) from None
+        live = self.describe_group(region, name, "FIREWALL")
+        if live is None:
             return Item(region, "group", name, "create", doc, notes=[f"capacity {doc['Capacity']}"])
         response = live["RuleGroupResponse"]
         item = Item(region, "group", name, "none", doc, live["UpdateToken"], response["RuleGroupArn"])
@@ -126,11 +123,8 @@ class NextGenPusher(Api):
             account = self.account_id(region)
         desired = dict(policy, FirewallPolicyV2=self._desired_policy(policy, arns, account))
         mode = desired["FirewallPolicyV2"]["PolicyMode"]
-        try:
-            live = self.call(region, "describe_firewall_policy_v2", FirewallPolicyV2Name=name)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
-                raise PushError(api_message(exc), self.done) from None
+        live = self.found(region, "describe_firewall_policy_v2", FirewallPolicyV2Name=name)
+        if live is None:
             item = Item(region, "policy", name, "create", desired, notes=[f"PolicyMode {mode}"])
             if mode == "MONITOR":
                 item.notes.append("MONITOR: nothing will be blocked (a first step for a new firewall)")

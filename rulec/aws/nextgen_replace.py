@@ -10,30 +10,18 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from rulec.aws.api import PushError, api_message
+from rulec.aws.api import PushError
 from rulec.aws.fwpolicy import tmp_name
 
 MAX_ROUNDS = 12
 
 
 def describe(pusher: Any, region: str, name: str) -> dict[str, Any] | None:
-    try:
-        return pusher.call(region, "describe_rule_group", RuleGroupName=name, Type="FIREWALL")
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ResourceNotFoundException":
-            return None
-        raise PushError(api_message(exc), pusher.done) from None
+    return pusher.describe_group(region, name, "FIREWALL")
 
 
 def _policy(pusher: Any, region: str, name: str) -> dict[str, Any] | None:
-    try:
-        return pusher.call(region, "describe_firewall_policy_v2", FirewallPolicyV2Name=name)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ResourceNotFoundException":
-            return None
-        raise PushError(api_message(exc), pusher.done) from None
+    return pusher.found(region, "describe_firewall_policy_v2", FirewallPolicyV2Name=name)
 
 
 def _capacity_ok(group: dict[str, Any] | None, request: dict[str, Any]) -> bool:

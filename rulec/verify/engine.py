@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
@@ -101,7 +102,13 @@ def suricata_major(version: str) -> int:
 
 
 def suricata_version(path: str | None = None) -> str:
-    out = subprocess.run([path or suricata_path(), "-V"], capture_output=True, text=True, check=False).stdout
+    return _version(path or suricata_path())
+
+
+@lru_cache(maxsize=8)
+def _version(path: str) -> str:
+    """`suricata -V` once per binary (verify asks per region and the CLI once more)."""
+    out = subprocess.run([path, "-V"], capture_output=True, text=True, check=False).stdout
     return out.strip().removeprefix("This is Suricata version ").removesuffix("RELEASE").strip()
 
 

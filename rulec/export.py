@@ -86,6 +86,7 @@ def run(
     """Build in memory, render, write; rulec's files for regions gone from the policy go when all are exported.
     `gate(result)` is the risk gate (issue 11): the caller reports its findings and stops before anything is written."""
     result = pipeline.build(policy, catalogs)
+    pipeline.validate(result)
     if gate is not None:
         gate(result)
     if result.lock_changed:  # as for push: every exported SID must have been reviewed in the committed lock

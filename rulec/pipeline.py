@@ -7,6 +7,7 @@ Everything is computed in memory first; files are written only when every stage 
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,7 @@ class Build:
     policy_requests: dict[str, dict] = field(default_factory=dict)
     # engine: next-gen: region -> (CreateRuleGroup Type FIREWALL requests, the CreateFirewallPolicyV2 request)
     nextgen_requests: dict[str, tuple[list[dict], dict]] = field(default_factory=dict)
+    schemas: dict[str, str] = field(default_factory=dict)  # JSON file -> the API schema it follows (validate)
 
     @property
     def lock_bytes(self) -> bytes:
@@ -87,21 +89,21 @@ def plan(
 
 
 def build(policy_path: Path, catalogs: Path | None = None, lock: Path | None = None) -> Build:
-    """Plan, then emit every group's request (checked against the schema) and Suricata rules, in memory."""
+    """Plan, then emit every group's request and Suricata rules, in memory (`validate` checks the requests)."""
     lp, plans, before, after = plan(policy_path, catalogs, lock)
-    validator = emit_aws.RequestValidator()
     files: dict[str, bytes] = {}
+    schemas: dict[str, str] = {}
     requests: dict[str, list[dict]] = {}
     policies: dict[str, dict] = {}
     ng_requests: dict[str, tuple[list[dict], dict]] = {}
     for p in plans:
         if p.nextgen is not None:
-            ng_requests[p.region] = emit_nextgen.files(p, files)
+            ng_requests[p.region] = emit_nextgen.files(p, files, schemas)
             continue
         for group in p.groups:
             doc = emit_aws.request(group)
             rel = f"{p.region}/{group.name}.json"
-            validator.check(doc, rel)
+            schemas[rel] = "create-rule-group"
             requests.setdefault(p.region, []).append(doc)
             files[rel] = emit_aws.to_bytes(doc)
             files[f"{p.region}/{group.name}.rules"] = emit_suricata.rules_text(group).encode()
@@ -110,7 +112,7 @@ def build(policy_path: Path, catalogs: Path | None = None, lock: Path | None = N
             rel = f"{p.region}/{emit_policy.file_name(doc)}"
             if rel in files:
                 raise error_at(p.resolved.firewall_policy.pos, f"{rel} would be written twice; rename the policy")
-            emit_aws.RequestValidator("create-firewall-policy").check(doc, rel)
+            schemas[rel] = "create-firewall-policy"
             policies[p.region] = doc
             files[rel] = emit_aws.to_bytes(doc)
         if p.resolved.dns is not None:  # Route 53 Resolver DNS Firewall (emit/dns_firewall.py)
@@ -118,7 +120,7 @@ def build(policy_path: Path, catalogs: Path | None = None, lock: Path | None = N
             doc = emit_dns.request(p.resolved.dns)
             if rel in files:
                 raise error_at(p.resolved.dns.pos, f"{rel} would be written twice; rename the DNS Firewall")
-            emit_aws.RequestValidator("dns-firewall").check(doc, rel)
+            schemas[rel] = "dns-firewall"
             files[rel] = emit_aws.to_bytes(doc)
     return Build(
         lp,
@@ -130,7 +132,19 @@ def build(policy_path: Path, catalogs: Path | None = None, lock: Path | None = N
         requests,
         policies,
         ng_requests,
+        schemas,
     )
+
+
+def validate(result: Build) -> None:
+    """Check every request file, as written, against its API schema (schemas/<name>.schema.json). `check`, and
+    so push, and export run it: jsonschema's import and its per-item `$ref` walks stay off `build`, whose
+    requests tests validate for every example and random policies."""
+    validators: dict[str, emit_aws.RequestValidator] = {}
+    for rel, name in sorted(result.schemas.items()):
+        if name not in validators:
+            validators[name] = emit_aws.RequestValidator(name)
+        validators[name].check(json.loads(result.files[rel]), rel)
 
 
 def risk_gate(result: Build, today=None):
@@ -184,7 +198,9 @@ def write(result: Build, out_dir: Path, write_lock: bool = True) -> list[str]:
 
 
 def check(result: Build, out_dir: Path) -> list[str]:
-    """Unified diffs between what is committed and what a build would write; empty when in sync."""
+    """Unified diffs between what is committed and what a build would write; empty when in sync. The build's
+    requests are validated against their API schemas first (bad requests raise RulecError)."""
+    validate(result)
     diffs = []
     expected = {str(out_dir / rel): data for rel, data in result.files.items()}
     expected[str(out_dir / MANIFEST)] = dump_manifest(list(result.files))

@@ -8,7 +8,7 @@ from rulec.errors import Position
 from rulec.load.catalog import Entry
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Origin:
     """Why a name is in the allowlist: the policy line, and the feature/catalog entry if any."""
 

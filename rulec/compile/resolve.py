@@ -21,7 +21,7 @@ from rulec.load.domains import Matcher
 from rulec.load.policy import LoadedPolicy
 
 
-@dataclass
+@dataclass(slots=True)
 class Target:
     name: str
     origins: list[Origin] = field(default_factory=list)
@@ -31,7 +31,7 @@ class Target:
         return sorted({o.entry.port for o in self.origins if o.entry is not None and o.entry.non_http})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Collapse:
     name: str
     into: str  # surviving target (same name for an exact duplicate)

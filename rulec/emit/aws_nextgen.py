@@ -149,23 +149,23 @@ def rules_text(request: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def files(plan, out: dict[str, bytes]) -> tuple[list[dict], dict]:
-    """Add a region's requests (schema-checked) and review rules to `out`; return (groups, policy) requests."""
-    from rulec.emit.aws_classic import RequestValidator, to_bytes
+def files(plan, out: dict[str, bytes], schemas: dict[str, str]) -> tuple[list[dict], dict]:
+    """Add a region's requests and review rules to `out` (and to `schemas` the API schema each request
+    follows); return (groups, policy) requests."""
+    from rulec.emit.aws_classic import to_bytes
     from rulec.emit.firewall_policy import bypass_ranges
 
     ng: NextGenPlan = plan.nextgen
-    check_group = RequestValidator("create-rule-group-firewall")
     groups = []
     for group in ng.groups:
         doc = group_request(group)
         rel = f"{plan.region}/{group.name}.json"
-        check_group.check(doc, rel)
+        schemas[rel] = "create-rule-group-firewall"
         groups.append(doc)
         out[rel] = to_bytes(doc)
         out[f"{plan.region}/{group.name}.rules"] = rules_text(doc).encode()
     policy = policy_request(plan.region, ng, bypass_ranges(plan))
     rel = f"{plan.region}/{policy_file_name(policy)}"
-    RequestValidator("create-firewall-policy-v2").check(policy, rel)
+    schemas[rel] = "create-firewall-policy-v2"
     out[rel] = to_bytes(policy)
     return groups, policy

@@ -4,6 +4,7 @@ for `rulec verify`). Domain lists translate exactly as AWS documents; StatefulRu
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 from rulec.compile.ir import RESOLVED_DOMAIN, DomainListGroup, Group, StatefulRule
 
@@ -15,6 +16,7 @@ _DEFAULT_SID = {"TLS_SNI": 1, "HTTP_HOST": 2}  # review SIDs of the default drop
 REVIEW_BASE, REVIEW_SPAN = 1_000_000, 2_000_000_000  # review SIDs of target rules: [1e6, 2.001e9)
 
 
+@lru_cache(maxsize=8)  # a pure function of a frozen group, asked for by rules_text, explain, lint and verify
 def review_sids(group: DomainListGroup) -> dict[tuple[str, str | None], int]:
     """SIDs for reviewing a domain list's rules in `.rules`. Network Firewall numbers the rules it generates
     itself, so these are rulec's: each comes from a hash of (target type, target), so adding or removing a
@@ -23,14 +25,22 @@ def review_sids(group: DomainListGroup) -> dict[tuple[str, str | None], int]:
     out: dict[tuple[str, str | None], int] = {}
     if group.generated == "ALLOWLIST":
         out.update({(t, None): _DEFAULT_SID[t] for t in group.target_types if t in _DEFAULT_SID})
+    sha256, from_bytes = hashlib.sha256, int.from_bytes
+    first = {
+        (t, n): REVIEW_BASE + from_bytes(sha256(f"{t}|{n}".encode()).digest()[:8], "big") % REVIEW_SPAN
+        for t in group.target_types
+        for n in group.targets
+    }
+    if len(set(first.values())) == len(first):  # no clash (defaults lie below REVIEW_BASE): nothing to settle
+        out.update(first)
+        return out
     taken = set(out.values())
-    for ttype, target in sorted((t, n) for t in group.target_types for n in group.targets):
-        digest = hashlib.sha256(f"{ttype}|{target}".encode()).digest()
-        sid = REVIEW_BASE + int.from_bytes(digest[:8], "big") % REVIEW_SPAN
+    for key in sorted(first):
+        sid = first[key]
         while sid in taken:
             sid = REVIEW_BASE + (sid - REVIEW_BASE + 1) % REVIEW_SPAN
         taken.add(sid)
-        out[ttype, target] = sid
+        out[key] = sid
     return out
 
 

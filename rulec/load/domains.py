@@ -30,8 +30,23 @@ def _ascii(name: str) -> str:
         raise BadName(f"'{name}' is not a valid internationalised name ({exc})") from None
 
 
+# An ASCII name every check below accepts as written, lower case: labels of letters, digits and inner hyphens,
+# an optional leading dot (wildcard) and trailing dot. Such a name needs none of the checks' work.
+_PLAIN = re.compile(r"\.?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.?")
+
+
 def normalize(raw: object) -> str:
     """Return the canonical target for `raw` or raise BadName with an actionable message."""
+    if isinstance(raw, str) and raw.isascii() and _PLAIN.fullmatch(name := raw.lower()):
+        body = name[:-1] if name.endswith(".") else name
+        # what remains for the full path: lengths, punycode labels, names that end like an IPv4 address
+        if len(body) <= MAX_NAME and "xn--" not in body and not body.rpartition(".")[2].isdigit():
+            return body
+    return checked(raw)
+
+
+def checked(raw: object) -> str:
+    """`normalize` without its fast path: every check in turn, each with its own message."""
     if not isinstance(raw, str):
         raise BadName(f"expected a domain name as a string, got {type(raw).__name__} {raw!r}")
     name = raw
@@ -144,3 +159,14 @@ class Matcher:
             if candidate in self.wildcards:
                 return candidate
         return None
+
+    def every(self, host: str) -> list[str]:
+        """Every target that matches `host` (exact name first, then wildcards from the narrowest)."""
+        host = host.lower().rstrip(".")
+        out = [host] if host in self.exact else []
+        labels = host.split(".")
+        for i in range(len(labels)):
+            candidate = "." + ".".join(labels[i:])
+            if candidate in self.wildcards:
+                out.append(candidate)
+        return out

@@ -26,7 +26,7 @@ from functools import lru_cache
 
 from rulec.compile.ir import RESOLVED_DOMAIN, DomainListGroup, Group, StatefulGroup, StatefulRule
 from rulec.emit.suricata import review_sids
-from rulec.load.domains import matches
+from rulec.load.domains import Matcher, matches
 
 ORDER = {"PASS": 0, "DROP": 1, "REJECT": 2, "ALERT": 3}
 APP_PROTOCOLS = {
@@ -131,11 +131,18 @@ CLIENT = frozenset({CLIENT_FIRST, CLIENT_DATA, COMPLETE})
 APP = frozenset({CLIENT_DATA, COMPLETE})
 
 
+@lru_cache(maxsize=8)
+def _index(group: DomainListGroup) -> tuple[Matcher, dict[str, int]]:
+    """Set look-ups over a domain list's targets, and each target's place in it (rules are in list order)."""
+    return Matcher(group.targets), {t: i for i, t in enumerate(group.targets)}
+
+
 def domain_matches(group: DomainListGroup, flow: Flow, ctx: Context) -> list[tuple[frozenset, str, int, str]]:
     """(packets, action, review sid, why) for every rule of a domain list that matches `flow`."""
     if not _scope(group, flow, ctx):
         return []
     sids = review_sids(group)
+    matcher, order = _index(group)
     out = []
     action = {"ALLOWLIST": "PASS", "DENYLIST": "DROP", "REJECTLIST": "REJECT", "ALERTLIST": "ALERT"}[group.generated]
     types = group.target_types
@@ -145,10 +152,10 @@ def domain_matches(group: DomainListGroup, flow: Flow, ctx: Context) -> list[tup
         if ttype not in types or flow.app != app:
             continue
         name = _name(flow.host, ctx.suricata, app == "http")
-        for target in group.targets:
-            # HTTP rules have no nocase: upper case that Suricata left in the Host never matches
-            exact_case = app != "http" or name == (name or "").lower()
-            if name and exact_case and matches(target, name) and (not anded or flow.dst in ctx.resolved_for(target)):
+        # HTTP rules have no nocase: upper case that Suricata left in the Host never matches
+        exact_case = app != "http" or name == (name or "").lower()
+        for target in sorted(matcher.every(name), key=order.__getitem__) if name and exact_case else ():
+            if not anded or flow.dst in ctx.resolved_for(target):
                 out.append((at, action, sids[ttype, target], f"{ttype} {target}"))
         if group.generated == "ALLOWLIST" and (app == "tls" or flow.host is not None):
             out.append((at, "DROP", sids[ttype, None], f"not matching any {app.upper()} allowlisted FQDNs"))

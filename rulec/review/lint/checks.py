@@ -83,6 +83,19 @@ def _entries(ctx: Context) -> Iterable[tuple[str, Entry]]:
             yield plan.region, Entry(c.name, c.origin)
 
 
+def _first_probe_hit(region: str) -> dict[str, tuple[str, str]]:
+    """target -> the first (service, name) of STORAGE_PROBES it matches: the exact name and the wildcard on each
+    of its suffixes, so a look-up replaces matching every target against every probe."""
+    out: dict[str, tuple[str, str]] = {}
+    for svc, names in STORAGE_PROBES.items():
+        for n in names:
+            name = n.format(region=region)
+            labels = name.split(".")
+            for target in (name, *("." + ".".join(labels[i:]) for i in range(len(labels)))):
+                out.setdefault(target, (svc, name))
+    return out
+
+
 class OpenStorage(Check):
     code, severity = "RC001", "error"
     summary = (
@@ -91,14 +104,11 @@ class OpenStorage(Check):
     )
 
     def run(self, ctx: Context) -> Iterable[Finding]:
-        by_region: dict[str, list[tuple[str, str]]] = {}
+        by_region: dict[str, dict[str, tuple[str, str]]] = {}
         for region, t in _entries(ctx):
-            if region not in by_region:  # formatted once per region
-                by_region[region] = [
-                    (svc, n.format(region=region)) for svc, names in STORAGE_PROBES.items() for n in names
-                ]
-            probes = by_region[region]
-            hit = next(((svc, n) for svc, n in probes if matches(t.name, n)), None)
+            if region not in by_region:  # once per region: every target that matches a probe, first probe first
+                by_region[region] = _first_probe_hit(region)
+            hit = by_region[region].get(t.name)
             if hit:
                 service, name = hit
                 how = "is" if t.name == name else f"matches {name},"

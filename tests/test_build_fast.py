@@ -1,0 +1,165 @@
+"""The build's fast paths give what the straightforward code gives: name checks, review SIDs, domain-list
+matching and the storage check, on hand-picked edge cases and on random input (issue 12)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rulec.compile.ir import DomainListGroup
+from rulec.emit import suricata
+from rulec.load.domains import BadName, Matcher, checked, matches, normalize
+from rulec.review.lint import checks
+
+# Characters that reach every branch of the name checks: case, digits, hyphens, dots, wildcards, ports, URLs,
+# quotes, spaces, and non-ASCII letters that fold to ASCII under a careless case-insensitive match.
+ALPHABET = "abcxnAZ019-.-..*:/ '\"\u212a\u017f\u00e9\u0430"
+LABEL = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?", fullmatch=True)
+NAMES = st.builds(
+    lambda dot, labels, tail, upper: (
+        (("." if dot else "") + ".".join(labels) + ("." if tail else ""))
+        if not upper
+        else (("." if dot else "") + ".".join(labels)).upper()
+    ),
+    st.booleans(),
+    st.lists(
+        LABEL | st.sampled_from(["xn--bcher-kva", "xn--abc", "1", "255", "x" * 63, "x" * 64]), min_size=1, max_size=6
+    ),
+    st.booleans(),
+    st.booleans(),
+)
+
+
+def both(raw):
+    out = []
+    for fn in (normalize, checked):
+        try:
+            out.append(("ok", fn(raw)))
+        except BadName as exc:
+            out.append(("bad", str(exc)))
+    return out
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "a.b",
+        ".A.Example.org.",
+        "1.2.3.4",
+        "x.1",
+        "a..b",
+        ".",
+        "..a",
+        "a-.b",
+        "-a.b",
+        "xn--bcher-kva.de",
+        "xn--abc.de",
+        "a" * 64 + ".org",
+        ".".join(["abcdefgh"] * 28) + ".org",
+        "\u212aelvin.org",
+        "host:443",
+        "*.a.org",
+        7,
+        None,
+    ],
+)
+def test_normalize_fast_path_agrees_on_edge_cases(raw):
+    fast, plain = both(raw)
+    assert fast == plain
+
+
+@settings(max_examples=400, deadline=None)
+@given(raw=NAMES | st.text(ALPHABET, min_size=0, max_size=30))
+def test_normalize_fast_path_agrees_on_random_names(raw):
+    fast, plain = both(raw)
+    assert fast == plain
+
+
+HOSTS = st.builds(
+    lambda labels: ".".join(labels), st.lists(st.sampled_from(["a", "b", "c", "A", ""]), min_size=1, max_size=4)
+)
+TARGETS = st.builds(
+    lambda dot, h: ("." if dot else "") + h,
+    st.booleans(),
+    st.builds(lambda labels: ".".join(labels), st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=3)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(targets=st.lists(TARGETS, unique=True, max_size=8), host=HOSTS, tail=st.booleans())
+def test_matcher_finds_every_target_that_matches(targets, host, tail):
+    host = host + ("." if tail else "")
+    assert sorted(Matcher(targets).every(host)) == sorted(t for t in targets if matches(t, host))
+
+
+def straightforward_sids(group: DomainListGroup) -> dict:
+    """review_sids as first written: every (type, target) in sorted order, a clash moves to the next free SID."""
+    out = {}
+    if group.generated == "ALLOWLIST":
+        out.update({(t, None): suricata._DEFAULT_SID[t] for t in group.target_types if t in suricata._DEFAULT_SID})
+    taken = set(out.values())
+    for ttype, target in sorted((t, n) for t in group.target_types for n in group.targets):
+        digest = hashlib.sha256(f"{ttype}|{target}".encode()).digest()
+        sid = suricata.REVIEW_BASE + int.from_bytes(digest[:8], "big") % suricata.REVIEW_SPAN
+        while sid in taken:
+            sid = suricata.REVIEW_BASE + (sid - suricata.REVIEW_BASE + 1) % suricata.REVIEW_SPAN
+        taken.add(sid)
+        out[ttype, target] = sid
+    return out
+
+
+def group_of(targets, types=("TLS_SNI", "HTTP_HOST"), generated="ALLOWLIST"):
+    return DomainListGroup("G", "d", 100, False, ("10.0.0.0/8",), tuple(types), tuple(targets), generated)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    targets=st.lists(st.from_regex(r"[a-z]{1,6}\.org", fullmatch=True), unique=True, min_size=1, max_size=40),
+    span=st.sampled_from([83, 151, 2_000_000_000]),  # more SIDs than keys (at most 80 here)
+    generated=st.sampled_from(["ALLOWLIST", "DENYLIST"]),
+)
+def test_review_sids_equal_the_sorted_assignment_with_and_without_clashes(targets, span, generated):
+    # a small span forces clashes, so the settling path runs as well as the clash-free one
+    saved = suricata.REVIEW_SPAN
+    suricata.REVIEW_SPAN = span
+    try:
+        group = group_of(targets, generated=generated)
+        assert suricata.review_sids.__wrapped__(group) == straightforward_sids(group)
+    finally:
+        suricata.REVIEW_SPAN = saved
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    names=st.lists(
+        st.sampled_from(
+            [
+                ".amazonaws.com",
+                ".s3.amazonaws.com",
+                "s3.amazonaws.com",
+                ".s3.eu-west-1.amazonaws.com",
+                ".com",
+                ".core.windows.net",
+                ".blob.core.windows.net",
+                ".storage.googleapis.com",
+                ".googleapis.com",
+                ".cloudfront.net",
+                "pypi.org",
+                ".example.org",
+                "s3.eu-west-1.amazonaws.com",
+                ".windows.net",
+                ".net",
+            ]
+        ),
+        max_size=6,
+    ),
+    region=st.sampled_from(["eu-west-1", "us-east-1"]),
+)
+def test_storage_lookup_gives_the_first_probe_each_name_matches(names, region):
+    table = checks._first_probe_hit(region)
+    probes = [(svc, n.format(region=region)) for svc, ns in checks.STORAGE_PROBES.items() for n in ns]
+    for name in names:
+        assert table.get(name) == next(((svc, n) for svc, n in probes if matches(name, n)), None)

@@ -14,7 +14,7 @@ from pathlib import Path
 from rulec.compile import nextgen
 from rulec.compile.ir import RegionPlan
 from rulec.compile.lock import Lock, dump_lock, lock_path, read_lock
-from rulec.compile.plan import compile_policy
+from rulec.compile.plan import compile_policy, pool_note
 from rulec.compile.resolve import resolve
 from rulec.emit import aws_classic as emit_aws
 from rulec.emit import dns_firewall as emit_dns
@@ -166,6 +166,8 @@ def figures(result: Build) -> str:
             how = "set" if g.capacity_explicit else "computed"
             spare = g.capacity - g.rule_count
             lines.append(f"  {g.name}: {g.rule_count} rules, capacity {g.capacity} ({how}, {spare} spare)")
+        note = pool_note(p.groups)
+        lines += [f"  {note}"] if note else []
         lines += [f"    collapsed {c.name}: {c.reason} ({c.origin.pos})" for c in r.collapsed]
     return "\n".join(lines)
 

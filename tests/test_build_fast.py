@@ -4,15 +4,21 @@ matching and the storage check, on hand-picked edge cases and on random input (i
 from __future__ import annotations
 
 import hashlib
+import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rulec import pipeline
 from rulec.compile.ir import DomainListGroup
 from rulec.emit import suricata
+from rulec.emit.aws_classic import to_bytes
 from rulec.load.domains import BadName, Matcher, checked, matches, normalize
 from rulec.review.lint import checks
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 # Characters that reach every branch of the name checks: case, digits, hyphens, dots, wildcards, ports, URLs,
 # quotes, spaces, and non-ASCII letters that fold to ASCII under a careless case-insensitive match.
@@ -163,3 +169,29 @@ def test_storage_lookup_gives_the_first_probe_each_name_matches(names, region):
     probes = [(svc, n.format(region=region)) for svc, ns in checks.STORAGE_PROBES.items() for n in ns]
     for name in names:
         assert table.get(name) == next(((svc, n) for svc, n in probes if matches(name, n)), None)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=30,
+)
+
+
+def plain_json(doc) -> bytes:
+    return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=True) + "\n").encode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(doc=JSON)
+def test_canonical_json_is_the_standard_librarys_bytes(doc):
+    assert to_bytes(doc) == plain_json(doc)
+
+
+@pytest.mark.parametrize("example", sorted(p.parent.name for p in EXAMPLES.glob("*/policy.yaml")))
+def test_every_written_request_is_the_standard_librarys_bytes(example):
+    result = pipeline.build(EXAMPLES / example / "policy.yaml")
+    written = [rel for rel in result.files if rel.endswith(".json")]
+    assert written
+    for rel in written:
+        assert result.files[rel] == plain_json(json.loads(result.files[rel])), rel

@@ -12,6 +12,9 @@ from rulec.errors import Diagnostic, RulecError
 from rulec.load.policy import MAX_CAPACITY, GroupSpec, LoadedPolicy
 
 MIN_AUTO_CAPACITY = 100
+# A Classic firewall policy's pool of stateful capacity, which every referenced group reserves in full
+# (AWS's default quota; a quota increase raises it to POLICY_POOL_MAX)
+POLICY_POOL, POLICY_POOL_MAX = 30_000, 50_000
 HEADROOM = 1.5  # computed capacity = 1.5 x today's rules, rounded up to a hundred
 
 
@@ -150,3 +153,23 @@ def _excess(group, need: int) -> str:
         n = -(-over // per)
         return f"{n} target{'s' if n > 1 else ''}"
     return f"{over} rule{'s' if over > 1 else ''}"
+
+
+def pool_note(groups, who: str = "the groups") -> str | None:
+    """What the capacity a region's groups reserve means for the firewall policy that references them all."""
+    total, rules = sum(g.capacity for g in groups), sum(g.rule_count for g in groups)
+    if total <= POLICY_POOL:
+        return None
+    if total > POLICY_POOL_MAX:
+        limit = f"more than a firewall policy holds even with a quota increase ({POLICY_POOL_MAX:,})"
+    else:
+        limit = f"more than a firewall policy's default {POLICY_POOL:,} (a quota increase gives {POLICY_POOL_MAX:,})"
+    if rules > POLICY_POOL_MAX:
+        fix = f"the rules alone need {rules:,}: remove names or split them over two firewalls"
+    elif rules > POLICY_POOL:
+        fix = f"the rules need {rules:,}: ask for the quota increase, or remove names"
+    else:
+        fix = f"the rules need {rules:,}: set smaller explicit capacities" + (
+            " or ask for the quota increase" if total <= POLICY_POOL_MAX else ""
+        )
+    return f"{who} reserve {total:,} capacity, {limit}; {fix}"

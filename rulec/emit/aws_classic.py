@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rulec.compile.ir import DomainListGroup, Group, StatefulRule
+from rulec.emit import canonical
 from rulec.errors import Diagnostic, Position, RulecError
 from rulec.resources import load_schema
 
@@ -60,8 +60,8 @@ def request(group: Group) -> dict[str, Any]:
 
 
 def to_bytes(doc: Any) -> bytes:
-    """Canonical bytes: sorted keys, two-space indent, ASCII, trailing newline."""
-    return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=True) + "\n").encode()
+    """Canonical bytes: sorted keys, two-space indent, ASCII, trailing newline (emit/canonical.py)."""
+    return (canonical.dumps(doc) + "\n").encode()
 
 
 class RequestValidator:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Iterable
 
 from rulec.compile.ir import DROPPED_BY
+from rulec.compile.plan import pool_note
 from rulec.compile.resolve import Origin
 from rulec.load.domains import matches
 from rulec.review.lint import Check, Context, Finding
@@ -348,13 +349,9 @@ class CapacityPool(Check):
 
     def run(self, ctx: Context) -> Iterable[Finding]:
         for plan in ctx.plans:
-            total = sum(g.capacity for g in plan.groups)
-            if total > 30_000:
-                yield self.at(
-                    ctx.policy.doc.key_at("regions", plan.region),
-                    f"{plan.region}'s groups reserve {total:,} capacity; a firewall policy has 30,000 by "
-                    "default (a quota increase goes to 50,000); set smaller explicit capacities",
-                )
+            note = pool_note(plan.groups, f"{plan.region}'s groups")
+            if note is not None:
+                yield self.at(ctx.policy.doc.key_at("regions", plan.region), note)
 
 
 class SingleLabelName(Check):

@@ -70,19 +70,13 @@ class PriorHooksNotAccepted(NextGenCheck):
 
     def run(self, ctx: Context) -> Iterable[Finding]:
         for plan, g in _groups(ctx):
-            rules = _region_rules(plan)
+            accepts = [r for r in _region_rules(plan) if r.action == "ACCEPT"]
+            # hooks an accept rule accepts itself, or through AcceptPriorHooks
+            accepted = {r.hook for r in accepts} | {h for r in accepts if r.accept_prior for h in prior_hooks(r.hook)}
             for rule in g.rules:
                 if rule.accept_prior and rule.action == "ACCEPT":
                     continue
-                missing = [
-                    h
-                    for h in prior_hooks(rule.hook)
-                    if not any(
-                        (r.hook == h and r.action == "ACCEPT")
-                        or (r.accept_prior and r.action == "ACCEPT" and h in prior_hooks(r.hook))
-                        for r in rules
-                    )
-                ]
+                missing = [h for h in prior_hooks(rule.hook) if h not in accepted]
                 if missing:
                     yield self.at(
                         self.here(ctx),

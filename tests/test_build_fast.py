@@ -15,7 +15,7 @@ from rulec import pipeline
 from rulec.compile.ir import DomainListGroup
 from rulec.emit import suricata
 from rulec.emit.aws_classic import to_bytes
-from rulec.load.domains import BadName, Matcher, checked, matches, normalize
+from rulec.load.domains import BadName, Matcher, checked, matches, normalize, public_suffix_list
 from rulec.review.lint import checks
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -195,3 +195,12 @@ def test_every_written_request_is_the_standard_librarys_bytes(example):
     assert written
     for rel in written:
         assert result.files[rel] == plain_json(json.loads(result.files[rel])), rel
+
+
+def test_fast_public_suffix_list_holds_the_librarys_rules():
+    from publicsuffixlist import PublicSuffixList
+
+    fast, plain = public_suffix_list(), PublicSuffixList()
+    assert fast._publicsuffix == plain._publicsuffix and fast._maxlabel == plain._maxlabel
+    for name in ("com", "co.uk", "s3.amazonaws.com", "xn--55qx5d.cn", "公司.cn", "www.ck", "example.org", "zz"):
+        assert fast.is_public(name) == plain.is_public(name), name

@@ -15,7 +15,7 @@ from rulec.compile.resolve import Origin, feature_targets
 from rulec.errors import Position, RulecError
 from rulec.learn.logs import MAX_CLIENTS, Observations, Seen
 from rulec.load.catalog import Catalogs
-from rulec.load.domains import BadName, Matcher, normalize
+from rulec.load.domains import BadName, Matcher, normalize, public_suffix_list
 from rulec.load.policy import LoadedPolicy
 
 
@@ -163,9 +163,7 @@ def lookalike(name: str, targets: list[str]) -> str | None:
 
 def proposals(names: list[Name], regions: list[str], min_subdomains: int) -> list[Proposal]:
     """Features for the names they explain; wildcards over registrable domains with enough subdomains."""
-    from publicsuffixlist import PublicSuffixList
-
-    psl = PublicSuffixList()
+    psl = public_suffix_list()
     found: dict[tuple[str, str, str], list[Name]] = {}
     for n in names:
         if n.status == "feature":

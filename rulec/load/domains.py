@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 
 import idna
 
@@ -170,3 +171,23 @@ class Matcher:
             if candidate in self.wildcards:
                 out.append(candidate)
         return out
+
+
+@lru_cache(maxsize=1)
+def public_suffix_list():
+    """publicsuffixlist's PublicSuffixList, loaded once per process and fast: the library punycodes every one of
+    its ~10,000 rules, where only the few hundred non-ASCII rules need it; they are punycoded here, the same
+    way, and the library is told not to (the same rule set: a test compares them)."""
+    from publicsuffixlist import PSLFILE, PublicSuffixList
+
+    rules = []
+    with open(PSLFILE, encoding="utf-8", errors="surrogateescape") as source:
+        for line in source:
+            rule = line.lower().split(" ")[0].rstrip()
+            if not rule or rule.startswith("//"):
+                continue
+            rules.append(rule)
+            if not rule.isascii():
+                bang = "!" if rule.startswith("!") else ""
+                rules.append(bang + rule.lstrip("!").encode("idna").decode("ascii"))
+    return PublicSuffixList(rules, accept_encoded_idn=False)

@@ -9,7 +9,7 @@ from typing import Iterable
 from rulec.compile.ir import DROPPED_BY
 from rulec.compile.plan import pool_note
 from rulec.compile.resolve import Origin
-from rulec.load.domains import matches
+from rulec.load.domains import matches, public_suffix_list
 from rulec.review.lint import Check, Context, Finding
 from rulec.review.lint.dns import DNS
 from rulec.review.lint.egress import EGRESS
@@ -141,9 +141,7 @@ class PublicSuffixWildcard(Check):
         psl = None  # the list takes a noticeable time to load: only when there is a wildcard to look up
         for region, t in _entries(ctx):
             if t.name.startswith(".") and psl is None:
-                from publicsuffixlist import PublicSuffixList
-
-                psl = PublicSuffixList()
+                psl = public_suffix_list()
             if t.name.startswith(".") and psl.is_public(t.name[1:]):
                 yield self.origin(
                     t.origin,

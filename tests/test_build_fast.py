@@ -15,6 +15,7 @@ from rulec import pipeline
 from rulec.compile.ir import DomainListGroup
 from rulec.emit import suricata
 from rulec.emit.aws_classic import to_bytes
+from rulec.errors import RulecError
 from rulec.load.domains import BadName, Matcher, checked, matches, normalize, public_suffix_list
 from rulec.review.lint import checks
 
@@ -192,7 +193,8 @@ def test_canonical_json_is_the_standard_librarys_bytes(doc):
 def test_every_written_request_is_the_standard_librarys_bytes(example):
     result = pipeline.build(EXAMPLES / example / "policy.yaml")
     written = [rel for rel in result.files if rel.endswith(".json")]
-    assert written
+    assert written and set(result.schemas) <= set(written)
+    pipeline.validate(result)  # and every request fits its API schema
     for rel in written:
         assert result.files[rel] == plain_json(json.loads(result.files[rel])), rel
 
@@ -204,3 +206,14 @@ def test_fast_public_suffix_list_holds_the_librarys_rules():
     assert fast._publicsuffix == plain._publicsuffix and fast._maxlabel == plain._maxlabel
     for name in ("com", "co.uk", "s3.amazonaws.com", "xn--55qx5d.cn", "公司.cn", "www.ck", "example.org", "zz"):
         assert fast.is_public(name) == plain.is_public(name), name
+
+
+def test_check_validates_what_build_wrote(tmp_path):
+    """build skips the schema check; check (and so push) refuses a request that fails it."""
+    result = pipeline.build(EXAMPLES / "reference" / "policy.yaml")
+    rel = next(rel for rel, name in result.schemas.items() if name == "create-rule-group")
+    doc = json.loads(result.files[rel])
+    doc["Capacity"] = 50_001
+    result.files[rel] = to_bytes(doc)
+    with pytest.raises(RulecError, match="fails the CreateRuleGroup schema at Capacity"):
+        pipeline.check(result, tmp_path)

@@ -45,3 +45,5 @@ def test_build_is_deterministic_bytes(write_policy, raw, deny):
     )
     first, second = pipeline.build(p), pipeline.build(p)
     assert first.files == second.files and first.lock_bytes == second.lock_bytes
+    pipeline.validate(first)  # every request fits its API schema (build leaves this to check, push and export)
+    assert first.schemas and all(rel in first.files for rel in first.schemas)

@@ -307,6 +307,9 @@ def compile_policy(lp: LoadedPolicy, regions: list[ResolvedRegion], lock: Lock):
                     )
                 )
         specs[r.region] = (allow_specs(types, tuple(t.name for t in r.targets)), service_specs(r))
+        # a policy past the engine's limit fails here, before SIDs are assigned and rules built
+        over = _over_limit(sum(map(len, specs[r.region])), lp, r.region)
+        problems += [over] if over is not None else []
     if problems:
         raise RulecError(problems)
     wanted: dict[str, list[str]] = {allow_name: []}
@@ -348,17 +351,21 @@ def compile_policy(lp: LoadedPolicy, regions: list[ResolvedRegion], lock: Lock):
     return plans, new_lock
 
 
+def _over_limit(need: int, lp: LoadedPolicy, region: str) -> Diagnostic | None:
+    if need <= FIREWALL_CAPACITY:
+        return None
+    return Diagnostic(
+        lp.doc.key_at("regions", region),
+        f"the next-gen policy for {region} needs {need:,} firewall rules, more than the "
+        f"{FIREWALL_CAPACITY:,} the firewall engine holds per policy; remove at least "
+        f"{need - FIREWALL_CAPACITY:,} rules (names or service addresses)",
+    )
+
+
 def _capacities(groups: list[FirewallGroup], specs, lp: LoadedPolicy, region: str, problems: list) -> list:
-    need = sum(g.rule_count for g in groups)
-    if need > FIREWALL_CAPACITY:
-        problems.append(
-            Diagnostic(
-                lp.doc.key_at("regions", region),
-                f"the next-gen policy for {region} needs {need:,} firewall rules, more than the "
-                f"{FIREWALL_CAPACITY:,} the firewall engine holds per policy; remove at least "
-                f"{need - FIREWALL_CAPACITY:,} rules (names or service addresses)",
-            )
-        )
+    over = _over_limit(sum(g.rule_count for g in groups), lp, region)
+    if over is not None:
+        problems.append(over)
         return groups
     out = []
     for g in groups:

@@ -2,6 +2,9 @@
 
 import datetime
 import pickle
+import re
+import subprocess
+import sys
 from typing import Annotated, Literal
 
 import pytest
@@ -9,6 +12,7 @@ import pytest
 from rulec.load.policy import FirewallPolicySpec, Groups, GroupSpec, Policy, RegionSpec
 from rulec.load.schema import After, Constraint, Error, Invalid, Model, field, model_check
 from rulec.load.source import parse_yaml, validate
+from tests.conftest import EXAMPLE, ROOT
 
 
 def _upper(value: str) -> str:
@@ -209,3 +213,17 @@ def test_region_override_reports_only_the_keys_it_sets():
     spec = RegionSpec.model_validate({"home_net": ["10.0.0.0/8"], "firewall_policy": {"home_net": ["10.1.0.0/16"]}})
     assert spec.firewall_policy.model_dump(exclude_unset=True) == {"home_net": ["10.1.0.0/16"]}
     assert spec.model_fields_set == {"home_net", "firewall_policy"}
+
+
+def test_no_module_of_rulec_imports_pydantic():
+    """Start-up (issue 12): the models are rulec's own; loading, building and linting never import pydantic."""
+    for path in sorted((ROOT / "rulec").rglob("*.py")):
+        assert not re.search(r"^\s*(import|from) pydantic\b", path.read_text(), re.MULTILINE), path
+    code = (
+        "import sys; from pathlib import Path; import rulec.aws.accounts, rulec.learn.evaluate, rulec.schemagen; "
+        "from rulec.review.lint import checks, names; from rulec import pipeline; pipeline.build(Path(sys.argv[1])); "
+        "names.services(); rulec.schemagen.generated(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic'))"
+    )
+    run = subprocess.run([sys.executable, "-c", code, str(EXAMPLE)], capture_output=True, text=True, check=True)
+    assert run.stdout == "[]\n"

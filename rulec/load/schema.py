@@ -43,11 +43,7 @@ class Error(NamedTuple):
 class Invalid(ValueError):
     def __init__(self, model: str, errors: list[Error]):
         self.errors = errors
-        super().__init__(f"{len(errors)} error(s) validating {model}: " + "; ".join(_line(e) for e in errors))
-
-
-def _line(e: Error) -> str:
-    return ".".join(map(str, e.loc)) + f": {e.message}" if e.loc else e.message
+        super().__init__(f"{model}: " + "; ".join(f"{'.'.join(map(str, e.loc))}: {e.message}" for e in errors))
 
 
 class Constraint:
@@ -55,22 +51,32 @@ class Constraint:
 
     def __init__(self, *, pattern=None, min_length=None, max_length=None, ge=None, le=None, description=None, json_schema=None):  # fmt: skip
         self.pattern, self.min_length, self.max_length, self.ge, self.le = pattern, min_length, max_length, ge, le
-        self.description, self.json_schema = description, json_schema or {}
-        # `$` ends the text only (as in JSON Schema's ECMA-262 regexes), never before a final newline
-        self.regex = re.compile(pattern[:-1] + r"\Z" if pattern.endswith("$") else pattern) if pattern else None
+        self.description, self.json_schema, self._regex = description, json_schema or {}, None
+
+    kind = "value"
+
+    def apply(self, value: Any) -> Any:
+        return _constrain(self, value)
+
+    def matches(self, text: str) -> bool:
+        if self._regex is None:  # compiled on first use; `$` ends the text only, as in JSON Schema (ECMA-262)
+            self._regex = re.compile(self.pattern[:-1] + r"\Z" if self.pattern.endswith("$") else self.pattern)
+        return self._regex.search(text) is not None
 
 
 class After:
     """A function run on the value once its type and constraints passed: returns the value to keep."""
 
+    kind = "check"
+
     def __init__(self, fn: typing.Callable[[Any], Any]):
-        self.fn = fn
+        self.apply = fn
 
 
 class Field:
     def __init__(self, default: Any = MISSING, description: str | None = None, json_schema: dict | None = None):
         self.default, self.description, self.json_schema = default, description, json_schema or {}
-        self.name, self.node = "", None
+        self.node: Any = None
 
     def make_default(self) -> Any:
         return self.default.copy() if isinstance(self.default, list | dict) else self.default
@@ -116,19 +122,17 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
+_NOT = {int: bool, datetime.date: datetime.datetime}  # a bool is an int and a datetime a date to Python, not here
+
+
 # Nodes: one per type expression (rulec.load.schema_json turns them into JSON Schema).
 # check() returns the validated value, or _BAD after recording the errors.
 class Scalar:
     def __init__(self, kind: type):
-        self.kind = kind
+        self.kind, self.refused = kind, _NOT.get(kind, ())
 
     def check(self, value: Any, loc: tuple, errors: list[Error]) -> Any:
-        if self.kind is object:
-            return value
-        ok = type(value) is self.kind or (
-            isinstance(value, self.kind) and not isinstance(value, bool | datetime.datetime)
-        )
-        if ok:
+        if isinstance(value, self.kind) and not isinstance(value, self.refused):
             return value
         errors.append(Error(loc, "value", _wrong(PLAIN[self.kind], value)))
         return _BAD
@@ -155,8 +159,9 @@ class ListOf:
         if not isinstance(value, list):
             errors.append(Error(loc, "value", _wrong(PLAIN[list], value)))
             return _BAD
-        out = [self.item.check(v, loc + (i,), errors) for i, v in enumerate(value)]
-        return _BAD if any(v is _BAD for v in out) else out
+        before, check = len(errors), self.item.check
+        out = [check(v, (*loc, i), errors) for i, v in enumerate(value)]
+        return _BAD if len(errors) > before else out
 
 
 class DictOf:
@@ -191,14 +196,14 @@ class Checked:
 
     def check(self, value: Any, loc: tuple, errors: list[Error]) -> Any:
         value = self.inner.check(value, loc, errors)
+        if value is _BAD:
+            return value
         for m in self.metadata:
-            if value is _BAD:
-                break
             try:
-                value = _constrain(m, value) if isinstance(m, Constraint) else m.fn(value)
+                value = m.apply(value)
             except ValueError as exc:
-                errors.append(Error(loc, "value" if isinstance(m, Constraint) else "check", str(exc)))
-                value = _BAD
+                errors.append(Error(loc, m.kind, str(exc)))
+                return _BAD
         return value
 
 
@@ -209,20 +214,15 @@ def _constrain(c: Constraint, value: Any) -> Any:
         if c.le is not None and value > c.le:
             raise ValueError(f"Input should be less than or equal to {c.le}")
         return value
-    n = len(value)
-    if isinstance(value, str):
-        if c.min_length is not None and n < c.min_length:
-            raise ValueError(f"String should have at least {_plural(c.min_length, 'character')}")
-        if c.max_length is not None and n > c.max_length:
-            raise ValueError(f"String should have at most {_plural(c.max_length, 'character')}")
-        if c.regex is not None and not c.regex.search(value):
-            raise ValueError(f"'{value}' {PATTERNS.get(c.pattern, 'does not have the form this key needs')}")
-        return value
-    what = "List" if isinstance(value, list) else "Dictionary"
+    n, text = len(value), isinstance(value, str)
+    what, unit = ("String", "character") if text else ("List" if isinstance(value, list) else "Dictionary", "item")
+    tail = "" if text else f" after validation, not {n}"
     if c.min_length is not None and n < c.min_length:
-        raise ValueError(f"{what} should have at least {_plural(c.min_length, 'item')} after validation, not {n}")
+        raise ValueError(f"{what} should have at least {_plural(c.min_length, unit)}{tail}")
     if c.max_length is not None and n > c.max_length:
-        raise ValueError(f"{what} should have at most {_plural(c.max_length, 'item')} after validation, not {n}")
+        raise ValueError(f"{what} should have at most {_plural(c.max_length, unit)}{tail}")
+    if c.pattern is not None and not c.matches(value):
+        raise ValueError(f"'{value}' {PATTERNS.get(c.pattern, 'does not have the form this key needs')}")
     return value
 
 
@@ -268,10 +268,10 @@ def _fields(cls: type[Model]) -> dict[str, Field]:
                     continue
                 given = getattr(cls, name, MISSING)
                 f = given if isinstance(given, Field) else Field(given)
-                f.name, f.node = name, _node(hints[name])
+                f.node = _node(hints[name])
                 compiled[name] = f
-        cls._compiled = compiled
         cls._checks = [v for k in reversed(cls.__mro__) for v in vars(k).values() if hasattr(v, "__model_check__")]
+        cls._compiled = compiled  # last: another thread sees a model compiled whole or not at all
     return compiled
 
 

@@ -152,8 +152,10 @@ def test_models_are_immutable_hashable_comparable_and_picklable():
     assert repr(g) == "GroupSpec(name='A', capacity=5, description=None)"
     back = pickle.loads(pickle.dumps(g))
     assert back == g and back.model_fields_set == {"name", "capacity"}
-    with pytest.raises(Invalid, match="capacity"):
+    with pytest.raises(Invalid, match="^GroupSpec: capacity: expected a whole number, not the string '5'$"):
         GroupSpec(name="A", capacity="5")
+    with pytest.raises(Invalid, match="^Groups: allowlist and deny groups share the name 'A'$"):
+        Groups(allowlist=GroupSpec(name="a"), deny=GroupSpec(name="A"))
 
 
 def test_dump_copy_and_fields():

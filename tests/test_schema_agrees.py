@@ -105,11 +105,11 @@ def documents(draw):
         parent, key = _at(doc, path[:-1]), path[-1]
         op = draw(st.sampled_from(["value", "value", "delete", "add", "rename", "repeat"]))
         if op == "value":
-            parent[key] = draw(st.sampled_from(POOL))
+            parent[key] = _copy(draw(st.sampled_from(POOL)))
         elif op == "delete" and isinstance(parent, dict):
             del parent[key]
         elif op == "add" and isinstance(parent, dict):
-            parent[draw(st.sampled_from(KEYS))] = draw(st.sampled_from(POOL))
+            parent[draw(st.sampled_from(KEYS))] = _copy(draw(st.sampled_from(POOL)))
         elif op == "rename" and isinstance(parent, dict):
             parent[draw(st.sampled_from([key.upper(), key + "x", "eu-west1", *KEYS]))] = parent.pop(key)
         elif op == "repeat" and isinstance(parent, list):

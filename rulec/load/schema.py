@@ -43,7 +43,8 @@ class Error(NamedTuple):
 class Invalid(ValueError):
     def __init__(self, model: str, errors: list[Error]):
         self.errors = errors
-        super().__init__(f"{model}: " + "; ".join(f"{'.'.join(map(str, e.loc))}: {e.message}" for e in errors))
+        where = [".".join(map(str, e.loc)) + ": " if e.loc else "" for e in errors]
+        super().__init__(f"{model}: " + "; ".join(w + e.message for w, e in zip(where, errors, strict=True)))
 
 
 class Constraint:

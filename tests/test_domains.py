@@ -1,8 +1,10 @@
+import ipaddress
+
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from rulec.load.domains import BadName, covers, matches, normalize
+from rulec.load.domains import BadName, _is_ip, covers, matches, normalize
 
 label = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
 names = st.lists(label, min_size=2, max_size=5).map(".".join).filter(lambda n: not n.split(".")[-1].isdigit())
@@ -79,3 +81,13 @@ def test_matcher_agrees_with_matches(raw_targets, host, prefix):
     assert (found is not None) == any(matches(t, host) for t in targets)
     if found is not None:
         assert matches(found, host)
+
+
+@given(st.text(alphabet="0123456789abcdefx.:[]%-²", max_size=20) | st.ip_addresses().map(str))
+def test_the_address_check_agrees_with_ipaddress(text):
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+        expected = True
+    except ValueError:
+        expected = False
+    assert _is_ip(text) is expected

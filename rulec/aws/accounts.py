@@ -24,38 +24,35 @@ from typing import Annotated, Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rulec.aws.api import PushError, api_message
 from rulec.aws.push import Pusher
 from rulec.errors import RulecError
+from rulec.load.schema import Constraint, Model, model_check
+from rulec.load.schema import field as model_field
 from rulec.load.source import load_model
 
-Region = Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")]
+Region = Annotated[str, Constraint(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")]
 
 
-class Account(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    name: Annotated[str, Field(min_length=1, max_length=64)]
+class Account(Model):
+    name: Annotated[str, Constraint(min_length=1, max_length=64)]
     profile: str | None = None
-    role_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")] | None = None
-    account_id: Annotated[str, Field(pattern=r"^\d{12}$")] | None = Field(
-        default=None, description="For ${AccountId}; default: STS GetCallerIdentity in the account"
+    role_arn: Annotated[str, Constraint(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")] | None = None
+    account_id: Annotated[str, Constraint(pattern=r"^\d{12}$")] | None = model_field(
+        None, description="For ${AccountId}; default: STS GetCallerIdentity in the account"
     )
     regions: list[Region] | None = None
-    endpoint_url: str | None = Field(default=None, description="Another endpoint (testing, VPC endpoints)")
+    endpoint_url: str | None = model_field(None, description="Another endpoint (testing, VPC endpoints)")
 
-    @model_validator(mode="after")
-    def _how(self) -> Account:
+    @model_check
+    def _how(self) -> None:
         if self.profile is None and self.role_arn is None:
             raise ValueError(f"account '{self.name}' needs a 'profile' or a 'role_arn' to assume")
-        return self
 
 
-class AccountsFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-    accounts: Annotated[list[Account], Field(min_length=1)]
+class AccountsFile(Model):
+    accounts: Annotated[list[Account], Constraint(min_length=1)]
 
 
 @dataclass

@@ -21,8 +21,8 @@ from rulec.errors import RulecError
 from rulec.learn import patch
 from rulec.learn.attribute import Name, Proposal, lookalike
 from rulec.load.catalog import Catalogs
-from rulec.load.policy import GroupSpec, LoadedPolicy, Policy
-from rulec.load.source import diagnostics_from_pydantic, parse_yaml
+from rulec.load.policy import LoadedPolicy, Policy
+from rulec.load.source import parse_yaml, validate
 from rulec.review import lint
 from rulec.review.lint import Finding
 
@@ -36,16 +36,11 @@ class Outcome:
 
 def plan_text(text: str, path: Path, cats: Catalogs, free_capacity: bool = False) -> tuple[LoadedPolicy, list]:
     """Load, resolve and compile a policy given as text (the SID lock is the one beside `path`)."""
-    from pydantic import ValidationError
-
     doc = parse_yaml(text.encode(), str(path))
-    try:
-        policy = Policy.model_validate(doc.data)
-    except ValidationError as exc:
-        raise diagnostics_from_pydantic(doc, exc) from None
+    policy = validate(doc, Policy)
     if free_capacity:  # the trial only asks lint; an explicit capacity must not stop it
         g = policy.groups
-        free = {k: v.model_copy(update={"capacity": None}) for k, v in g if isinstance(v, GroupSpec)}
+        free = {k: getattr(g, k).model_copy(update={"capacity": None}) for k in g.model_fields}
         policy = policy.model_copy(update={"groups": g.model_copy(update=free)})
     lp = LoadedPolicy(path, doc, policy)
     plans, _ = compile_policy(lp, resolve(lp, cats), read_lock(lock_path(path)))

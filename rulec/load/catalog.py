@@ -11,10 +11,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
 from rulec.errors import Position, error_at
 from rulec.load.policy import Name
+from rulec.load.schema import Constraint, Model, field, model_check
 from rulec.load.source import Document, load_model
 from rulec.resources import data_dir
 
@@ -22,30 +21,26 @@ FactKind = Literal[
     "webapp", "scc_relay", "metastore", "artifacts", "logs", "system_tables", "datasets", "kinesis", "sts"
 ]
 REGION = r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$"
-Bucket = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+Bucket = Annotated[str, Constraint(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
 HTTP_PORTS = (80, 443)
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class Entry(_Model):
+class Entry(Model):
     """One thing a feature needs: a host name, an S3 bucket, or a non-HTTP host and port."""
 
     name: Name | None = None
     bucket: Bucket | None = None
-    bucket_region: Annotated[str, Field(pattern=REGION)] | None = Field(
-        default=None, description="Region the bucket lives in, when not the catalog's region"
+    bucket_region: Annotated[str, Constraint(pattern=REGION)] | None = field(
+        None, description="Region the bucket lives in, when not the catalog's region"
     )
     host: Name | None = None
-    port: Annotated[int, Field(ge=1, le=65535)] | None = None
-    source: Annotated[str, Field(min_length=8, description="URL or repository path it comes from")]
+    port: Annotated[int, Constraint(ge=1, le=65535)] | None = None
+    source: Annotated[str, Constraint(min_length=8, description="URL or repository path it comes from")]
     reviewed: datetime.date
     note: str | None = None
 
-    @model_validator(mode="after")
-    def _one_kind(self) -> Entry:
+    @model_check
+    def _one_kind(self) -> None:
         kinds = [k for k in ("name", "bucket", "host") if getattr(self, k) is not None]
         if len(kinds) != 1:
             raise ValueError("an entry needs exactly one of 'name', 'bucket' or 'host'")
@@ -53,7 +48,6 @@ class Entry(_Model):
             raise ValueError("'host' and 'port' go together (a non-HTTP service such as MySQL on 3306)")
         if self.bucket_region and self.bucket is None:
             raise ValueError("'bucket_region' applies only to a 'bucket' entry")
-        return self
 
     @property
     def label(self) -> str:
@@ -77,41 +71,39 @@ class Entry(_Model):
         return self.port is not None and self.port not in HTTP_PORTS
 
 
-class RegionCatalog(_Model):
+class RegionCatalog(Model):
     schema_version: Literal[1]
-    region: Annotated[str, Field(pattern=REGION)]
+    region: Annotated[str, Constraint(pattern=REGION)]
     city: str | None = None
     completeness: Literal["complete", "partial"]
-    missing: list[FactKind] = Field(default=[], description="Facts no source was found for")
+    missing: list[FactKind] = field([], description="Facts no source was found for")
     note: str | None = None
-    facts: dict[FactKind, Annotated[list[Entry], Field(min_length=1)]]
+    facts: dict[FactKind, Annotated[list[Entry], Constraint(min_length=1)]]
 
-    @model_validator(mode="after")
-    def _consistent(self) -> RegionCatalog:
+    @model_check
+    def _consistent(self) -> None:
         both = sorted(set(self.missing) & set(self.facts))
         if both:
             raise ValueError(f"{both[0]} is listed as missing but has entries")
         if self.completeness == "complete" and self.missing:
             raise ValueError("a complete region cannot list missing facts")
-        return self
 
 
-class Feature(_Model):
+class Feature(Model):
     description: str
-    facts: list[FactKind] = Field(default=[], description="Region facts this feature needs")
-    names: list[Entry] = Field(default=[], description="Names needed in every region")
-    unnecessary_with: str | None = Field(default=None, description="When the feature is not needed")
+    facts: list[FactKind] = field([], description="Region facts this feature needs")
+    names: list[Entry] = field([], description="Names needed in every region")
+    unnecessary_with: str | None = field(None, description="When the feature is not needed")
 
-    @model_validator(mode="after")
-    def _something(self) -> Feature:
+    @model_check
+    def _something(self) -> None:
         if not self.facts and not self.names:
             raise ValueError("a feature needs 'facts' or 'names'")
-        return self
 
 
-class FeatureCatalog(_Model):
+class FeatureCatalog(Model):
     schema_version: Literal[1]
-    features: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")], Feature]
+    features: dict[Annotated[str, Constraint(pattern=r"^[a-z0-9][a-z0-9-]*$")], Feature]
 
 
 class Catalogs:
@@ -121,7 +113,7 @@ class Catalogs:
         self.root = root
         self._regions: dict[str, tuple[RegionCatalog, Document]] = {}
 
-    def _load(self, path: Path, model: type[BaseModel]) -> tuple[BaseModel, Document]:
+    def _load(self, path: Path, model: type[Model]) -> tuple[Model, Document]:
         return load_model(path, model, self._display(path))
 
     def _display(self, path: Path) -> str:
@@ -183,16 +175,16 @@ def schemas() -> dict[str, dict]:
     return out
 
 
-class IpRanges(_Model):
+class IpRanges(Model):
     inbound: list[str]
     outbound: list[str]
 
 
-class IpRangesCatalog(_Model):
+class IpRangesCatalog(Model):
     """catalogs/ip-ranges.yaml, generated from Databricks' ip-ranges.json."""
 
     schema_version: Literal[1]
     source: str
     timestamp_seconds: int | None
-    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-    regions: dict[Annotated[str, Field(pattern=REGION)], IpRanges]
+    sha256: Annotated[str, Constraint(pattern=r"^[0-9a-f]{64}$")]
+    regions: dict[Annotated[str, Constraint(pattern=REGION)], IpRanges]

@@ -118,8 +118,11 @@ def unicode_labels(name: str) -> list[str]:
 
 
 def _is_ip(text: str) -> bool:
+    text = text.strip("[]")
+    if ":" not in text and not text.replace(".", "").isdigit():  # not IPv6, and IPv4 is digits and dots only
+        return False
     try:
-        ipaddress.ip_address(text.strip("[]"))
+        ipaddress.ip_address(text)
     except ValueError:
         return False
     return True

@@ -9,11 +9,10 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
-
-from rulec.load.base import Model as _Model
 from rulec.load.domains import BadName, normalize
 from rulec.load.probe_spec import Probe, VerifySpec
+from rulec.load.schema import After, Constraint, field, model_check
+from rulec.load.schema import Model as _Model
 from rulec.load.source import Document, load_model
 from rulec.resources import data_dir
 
@@ -74,10 +73,10 @@ def _name(value: str) -> str:
         raise ValueError(str(exc)) from None
 
 
-Cidr = Annotated[str, AfterValidator(_cidr)]
-Name = Annotated[str, AfterValidator(_name)]
+Cidr = Annotated[str, After(_cidr)]
+Name = Annotated[str, After(_name)]
 # unknown or misspelt features (`PyPI`) are reported by resolve, with the known list and a suggestion
-FeatureName = Annotated[str, Field(min_length=1, max_length=64, json_schema_extra={"pattern": r"^[a-z0-9][a-z0-9-]*$"})]
+FeatureName = Annotated[str, Constraint(min_length=1, max_length=64, json_schema={"pattern": r"^[a-z0-9][a-z0-9-]*$"})]
 REGION_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$"
 
 
@@ -91,15 +90,15 @@ def _region(value: str) -> str:
     raise ValueError(f"'{value}' is not an AWS region name such as eu-west-1{hint}")
 
 
-RegionName = Annotated[str, AfterValidator(_region), Field(json_schema_extra={"pattern": REGION_PATTERN})]
+RegionName = Annotated[str, After(_region), Constraint(json_schema={"pattern": REGION_PATTERN})]
 
 
 class GroupSpec(_Model):
-    name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9-]+$", min_length=1, max_length=128)]
-    capacity: Annotated[int, Field(ge=1, le=MAX_CAPACITY)] | None = Field(
-        default=None, description="Fixed at creation; omitted = computed with headroom"
+    name: Annotated[str, Constraint(pattern=r"^[a-zA-Z0-9-]+$", min_length=1, max_length=128)]
+    capacity: Annotated[int, Constraint(ge=1, le=MAX_CAPACITY)] | None = field(
+        None, description="Fixed at creation; omitted = computed with headroom"
     )
-    description: Annotated[str, Field(max_length=512, pattern=r"^[^\n\r]*$")] | None = None
+    description: Annotated[str, Constraint(max_length=512, pattern=r"^[^\n\r]*$")] | None = None
 
 
 class Groups(_Model):
@@ -107,34 +106,32 @@ class Groups(_Model):
     deny: GroupSpec = GroupSpec(name="Deny-Protocols")
     strict: GroupSpec = GroupSpec(name="Egress-Strict")
 
-    @model_validator(mode="after")
-    def _distinct(self) -> Groups:
+    @model_check
+    def _distinct(self) -> None:
         seen: dict[str, str] = {}
         for kind in ("allowlist", "deny", "strict"):
             name = getattr(self, kind).name
             if name.lower() in seen:
                 raise ValueError(f"{seen[name.lower()]} and {kind} groups share the name '{name}'")
             seen[name.lower()] = kind
-        return self
 
 
 class Service(_Model):
     """A non-HTTP destination that `egress: strict` lets through, such as a MySQL metastore."""
 
-    host: Name = Field(description="The service's DNS name (exact, no wildcard)")
-    port: Annotated[int, Field(ge=1, le=65535)]
+    host: Name = field(description="The service's DNS name (exact, no wildcard)")
+    port: Annotated[int, Constraint(ge=1, le=65535)]
     protocol: Literal["TCP", "UDP"] = "TCP"
-    ips: Annotated[list[Cidr], Field(min_length=1)] | None = Field(
-        default=None,
+    ips: Annotated[list[Cidr], Constraint(min_length=1)] | None = field(
+        None,
         description="Destination CIDRs; without them the service matches by Route 53 resolved domain, "
         "which needs firewall_policy.resolved_ip_validation",
     )
 
-    @model_validator(mode="after")
-    def _exact(self) -> Service:
+    @model_check
+    def _exact(self) -> None:
         if self.host.startswith("."):
             raise ValueError(f"a service needs an exact host, not the wildcard '{self.host}'")
-        return self
 
 
 def _no_default_actions(value: object) -> object:
@@ -148,65 +145,65 @@ class ResolvedIPValidation(_Model):
     """Route53ResolvedIPValidation: drop flows to addresses the Route 53 Resolver never returned."""
 
     action: Literal["ALERT", "DROP", "REJECT"]
-    dns_firewall_rule_group_id: Annotated[str, Field(pattern=r"^rslvr-frg-[0-9a-f]{1,246}$")] | None = Field(
-        default=None, description="DNS Firewall rule group (rslvr-frg-...); required"
+    dns_firewall_rule_group_id: Annotated[str, Constraint(pattern=r"^rslvr-frg-[0-9a-f]{1,246}$")] | None = field(
+        None, description="DNS Firewall rule group (rslvr-frg-...); required"
     )
     dns_expiry_exception_policy: Literal["DROP", "REJECT", "CONTINUE"] = "DROP"
-    source_ip_ranges: Annotated[list[Cidr], Field(min_length=1)] | None = Field(
-        default=None, description="Clients whose flows are validated; default: the firewall policy's home_net"
+    source_ip_ranges: Annotated[list[Cidr], Constraint(min_length=1)] | None = field(
+        None, description="Clients whose flows are validated; default: the firewall policy's home_net"
     )
 
 
 class FirewallPolicySpec(_Model):
     """The firewall policy as code (CreateFirewallPolicy). Regions may override it key by key."""
 
-    name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9-]+$", min_length=1, max_length=128)] | None = None
-    description: Annotated[str, Field(max_length=512, pattern=r"^[^\n\r]*$")] | None = None
-    home_net: Annotated[list[Cidr], Field(min_length=1)] | None = Field(
-        default=None, description="PolicyVariables HOME_NET; default: the region's home_net"
+    name: Annotated[str, Constraint(pattern=r"^[a-zA-Z0-9-]+$", min_length=1, max_length=128)] | None = None
+    description: Annotated[str, Constraint(max_length=512, pattern=r"^[^\n\r]*$")] | None = None
+    home_net: Annotated[list[Cidr], Constraint(min_length=1)] | None = field(
+        None, description="PolicyVariables HOME_NET; default: the region's home_net"
     )
     stream_exception_policy: Literal["DROP", "CONTINUE", "REJECT"] | None = None
     resolved_ip_validation: ResolvedIPValidation | None = None
-    stateful_default_actions: Annotated[object, AfterValidator(_no_default_actions)] = Field(
-        default=None, json_schema_extra={"not": {}}
-    )
-    mode: Literal["monitor", "enforce"] | None = Field(
-        default=None,
+    stateful_default_actions: Annotated[object, After(_no_default_actions)] = field(None, json_schema={"not": {}})
+    mode: Literal["monitor", "enforce"] | None = field(
+        None,
         description="engine: next-gen only: PolicyMode of the FirewallPolicyV2 (default enforce); in monitor "
         "nothing is blocked, so use it only as a first step for a new firewall",
     )
 
 
-VpcId = Annotated[str, Field(pattern=r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$", description="vpc- and 8 or 17 hex digits")]
+VpcId = Annotated[
+    str, Constraint(pattern=r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$", description="vpc- and 8 or 17 hex digits")
+]
 
 
 class DnsFirewallSpec(_Model):
     """Route 53 Resolver DNS Firewall from the same policy: the allowed names resolve, everything else is blocked
     (or alerted on, for a first rollout). Regions may override it key by key."""
 
-    name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9-]+$", min_length=1, max_length=40)] | None = Field(
-        default=None, description="Rule group name; the domain lists and associations are named after it"
+    name: Annotated[str, Constraint(pattern=r"^[a-zA-Z0-9-]+$", min_length=1, max_length=40)] | None = field(
+        None, description="Rule group name; the domain lists and associations are named after it"
     )
-    block_response: Literal["NXDOMAIN", "NODATA"] | None = Field(default=None, description="default NXDOMAIN")
-    alert_first: bool | None = Field(default=None, description="ALERT instead of BLOCK (first rollout); default false")
-    vpcs: list[VpcId] | None = Field(default=None, description="VPCs the rule group is associated with")
-    priority: Annotated[int, Field(ge=100, le=9900)] | None = Field(
-        default=None, description="Association priority (100-9900, default 100: before other local groups)"
+    block_response: Literal["NXDOMAIN", "NODATA"] | None = field(None, description="default NXDOMAIN")
+    alert_first: bool | None = field(None, description="ALERT instead of BLOCK (first rollout); default false")
+    vpcs: list[VpcId] | None = field(None, description="VPCs the rule group is associated with")
+    priority: Annotated[int, Constraint(ge=100, le=9900)] | None = field(
+        None, description="Association priority (100-9900, default 100: before other local groups)"
     )
-    mutation_protection: bool | None = Field(default=None, description="Association MutationProtection; default off")
-    trust_redirection: bool | None = Field(
-        default=None,
+    mutation_protection: bool | None = field(None, description="Association MutationProtection; default off")
+    trust_redirection: bool | None = field(
+        None,
         description="TRUST_REDIRECTION_DOMAIN on the ALLOW rule (default true): CNAME targets of allowed names "
         "(S3, RDS and CDN answers) need not be listed",
     )
-    allow: list[Name] | None = Field(default=None, description="Names that resolve but Network Firewall never sees")
-    block: list[Name] | None = Field(default=None, description="Names blocked before the allowlist (carve-outs)")
+    allow: list[Name] | None = field(None, description="Names that resolve but Network Firewall never sees")
+    block: list[Name] | None = field(None, description="Names blocked before the allowlist (carve-outs)")
 
 
 class RegionSpec(_Model):
     home_net: Annotated[
         list[Cidr],
-        Field(
+        Constraint(
             min_length=1,
             description=(
                 "Every spoke VPC CIDR and the inspection VPC. Required: without it Network Firewall uses the "
@@ -214,61 +211,60 @@ class RegionSpec(_Model):
             ),
         ),
     ]
-    features: list[FeatureName] = []
-    allow: list[Name] = []
-    services: list[Service] = Field(default=[], description="Added to the top-level services")
-    egress: Egress | None = Field(default=None, description="Overrides the top-level egress for this region")
-    firewall_policy: FirewallPolicySpec | None = Field(default=None, description="Overrides keys of the top level")
-    inspection_cidr: Cidr | None = Field(
-        default=None, description="The inspection VPC's CIDR (AWS's default HOME_NET without PolicyVariables)"
+    features: list[FeatureName] = field([])
+    allow: list[Name] = field([])
+    services: list[Service] = field([], description="Added to the top-level services")
+    egress: Egress | None = field(None, description="Overrides the top-level egress for this region")
+    firewall_policy: FirewallPolicySpec | None = field(None, description="Overrides keys of the top level")
+    inspection_cidr: Cidr | None = field(
+        None, description="The inspection VPC's CIDR (AWS's default HOME_NET without PolicyVariables)"
     )
-    dns_firewall: DnsFirewallSpec | None = Field(default=None, description="Overrides keys of the top level")
+    dns_firewall: DnsFirewallSpec | None = field(None, description="Overrides keys of the top level")
 
 
 class Waiver(_Model):
     """An accepted risk: one lint code for one target (optionally in one region), with a reason."""
 
-    code: Annotated[str, Field(pattern=r"^RC[0-9]{3}$", description="The lint code, such as RC001")]
-    target: Annotated[str, Field(min_length=1, max_length=300, description="The name, CIDR or protocol it names")]
-    region: RegionName | None = Field(default=None, description="Only in this region (default: every region)")
-    reason: Annotated[str, Field(min_length=1, max_length=1000, description="Why the risk is accepted")]
-    expires: datetime.date | None = Field(default=None, description="Last day the waiver applies (YYYY-MM-DD)")
+    code: Annotated[str, Constraint(pattern=r"^RC[0-9]{3}$", description="The lint code, such as RC001")]
+    target: Annotated[str, Constraint(min_length=1, max_length=300, description="The name, CIDR or protocol it names")]
+    region: RegionName | None = field(None, description="Only in this region (default: every region)")
+    reason: Annotated[str, Constraint(min_length=1, max_length=1000, description="Why the risk is accepted")]
+    expires: datetime.date | None = field(None, description="Last day the waiver applies (YYYY-MM-DD)")
 
-    @model_validator(mode="after")
-    def _reason(self) -> Waiver:
+    @model_check
+    def _reason(self) -> None:
         if not self.reason.strip():
             raise ValueError("a waiver needs a reason: say why the risk is accepted")
-        return self
 
 
 class Policy(_Model):
     """A rulec egress policy (version 1)."""
 
     version: Literal[1]
-    target_types: Annotated[list[TargetType], Field(min_length=1)] = ["TLS_SNI", "HTTP_HOST"]
-    deny_protocols: list[Protocol] = []
-    egress: Egress = Field(
-        default="domains",
+    target_types: Annotated[list[TargetType], Constraint(min_length=1)] = field(["TLS_SNI", "HTTP_HOST"])
+    deny_protocols: list[Protocol] = field([])
+    egress: Egress = field(
+        "domains",
         description="domains: only TLS/HTTP names are filtered (the reference design); strict: everything "
         "else from HOME_NET to EXTERNAL_NET is dropped unless it is a declared service",
     )
     groups: Groups = Groups()
-    features: list[FeatureName] = Field(default=[], description="Features applied to every region")
-    allow: list[Name] = Field(default=[], description="Names allowed in every region")
-    services: list[Service] = Field(default=[], description="Non-HTTP destinations strict egress lets through")
+    features: list[FeatureName] = field([], description="Features applied to every region")
+    allow: list[Name] = field([], description="Names allowed in every region")
+    services: list[Service] = field([], description="Non-HTTP destinations strict egress lets through")
     firewall_policy: FirewallPolicySpec | None = None
-    regions: Annotated[dict[RegionName, RegionSpec], Field(min_length=1)]
+    regions: Annotated[dict[RegionName, RegionSpec], Constraint(min_length=1)]
     verify: VerifySpec = VerifySpec()
-    engine: Literal["classic", "next-gen"] = Field(
-        default="classic",
+    engine: Literal["classic", "next-gen"] = field(
+        "classic",
         description="classic: STATEFUL rule groups for a FirewallPolicy; next-gen: FIREWALL rule groups and a "
         "FirewallPolicyV2 (drop by default, egress strict by construction; needs firewall_policy.name)",
     )
-    waivers: list[Waiver] = Field(default=[], description="Accepted risk findings (see `rulec lint`)")
-    dns_firewall: DnsFirewallSpec | None = Field(default=None, description="Route 53 Resolver DNS Firewall")
+    waivers: list[Waiver] = field([], description="Accepted risk findings (see `rulec lint`)")
+    dns_firewall: DnsFirewallSpec | None = field(None, description="Route 53 Resolver DNS Firewall")
 
-    @model_validator(mode="after")
-    def _no_repeats(self) -> Policy:
+    @model_check
+    def _no_repeats(self) -> None:
         for label, items in (("target_types", self.target_types), ("deny_protocols", self.deny_protocols)):
             seen = [x for i, x in enumerate(items) if x in items[:i]]
             if seen:
@@ -277,7 +273,6 @@ class Policy(_Model):
         twice = [k for i, k in enumerate(keys) if k in keys[:i]]
         if twice:
             raise ValueError(f"waivers: {twice[0][0]} '{twice[0][1]}' is waived twice; keep one waiver")
-        return self
 
 
 class LoadedPolicy:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
-
-from rulec.load.base import Model as _Model
+from rulec.load.schema import After, Constraint, Model, field, model_check
 
 
 def _ipv4(value: str) -> str:
@@ -39,45 +37,45 @@ def probe_bytes(value: str) -> bytes:
     return bytes.fromhex(value[4:]) if value.startswith("hex:") else value.encode("latin-1")
 
 
-class HttpRaw(_Model):
-    raw: Annotated[str, AfterValidator(_payload), Field(min_length=1)] = Field(
+class HttpRaw(Model):
+    raw: Annotated[str, After(_payload), Constraint(min_length=1)] = field(
         description="The whole request, sent as written (YAML escapes such as \\r\\n, or hex:...)"
     )
 
 
-class Probe(_Model):
+class Probe(Model):
     """A connection `rulec verify` sends through the rule groups, and the verdict it must get."""
 
-    kind: Literal["tls", "http", "ssh", "ftp", "icmp", "tcp", "udp", "syn", "ip"] = Field(
+    kind: Literal["tls", "http", "ssh", "ftp", "icmp", "tcp", "udp", "syn", "ip"] = field(
         description="syn: a TCP SYN carrying `payload` (TCP Fast Open); ip: another IP protocol, `port` = its number"
     )
-    host: Annotated[str, AfterValidator(_probe_host)] | None = Field(
-        default=None, description='SNI / Host, sent exactly as written (no normalisation); "" sends none'
+    host: Annotated[str, After(_probe_host)] | None = field(
+        None, description='SNI / Host, sent exactly as written (no normalisation); "" sends none'
     )
-    port: Annotated[int, Field(ge=1, le=65535)] | None = None
-    src: Annotated[str, AfterValidator(_ipv4)] | None = Field(
-        default=None, description="Client address (default: a host in the region's first HOME_NET block)"
+    port: Annotated[int, Constraint(ge=1, le=65535)] | None = None
+    src: Annotated[str, After(_ipv4)] | None = field(
+        None, description="Client address (default: a host in the region's first HOME_NET block)"
     )
-    dst: Annotated[str, AfterValidator(_ipv4)] | None = Field(
-        default=None, description="Server address (default: a fresh address outside HOME_NET)"
+    dst: Annotated[str, After(_ipv4)] | None = field(
+        None, description="Server address (default: a fresh address outside HOME_NET)"
     )
-    payload: Annotated[str, AfterValidator(_payload)] | None = Field(
-        default=None, description="tcp/udp: the bytes the client sends (YAML escapes, or hex:...)"
+    payload: Annotated[str, After(_payload)] | None = field(
+        None, description="tcp/udp: the bytes the client sends (YAML escapes, or hex:...)"
     )
-    pad: Annotated[int, Field(ge=512, le=16_000)] | None = Field(
-        default=None, description="tls: pad the ClientHello record to this many bytes (1800 = post-quantum size)"
+    pad: Annotated[int, Constraint(ge=512, le=16_000)] | None = field(
+        None, description="tls: pad the ClientHello record to this many bytes (1800 = post-quantum size)"
     )
-    split: Annotated[int, Field(ge=1)] | None = Field(
-        default=None, description="tls/http/tcp: cut the client's first message into two TCP segments here"
+    split: Annotated[int, Constraint(ge=1)] | None = field(
+        None, description="tls/http/tcp: cut the client's first message into two TCP segments here"
     )
     http: HttpRaw | None = None
-    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")] | None = Field(
-        default=None, description="Only in this region"
+    region: Annotated[str, Constraint(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")] | None = field(
+        None, description="Only in this region"
     )
     expect: Literal["pass", "drop"]
 
-    @model_validator(mode="after")
-    def _host(self) -> Probe:
+    @model_check
+    def _host(self) -> None:
         if self.kind == "tls" and self.host is None:
             raise ValueError("a tls probe needs a 'host' (\"\" for a ClientHello without SNI)")
         if self.kind == "http" and (self.host is None) == (self.http is None):
@@ -94,8 +92,7 @@ class Probe(_Model):
             raise ValueError("'pad' is for tls probes")
         if self.split is not None and self.kind not in ("tls", "http", "tcp"):
             raise ValueError("'split' is for tls, http and tcp probes")
-        return self
 
 
-class VerifySpec(_Model):
-    probes: list[Probe] = []
+class VerifySpec(Model):
+    probes: list[Probe] = field([])

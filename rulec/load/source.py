@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from rulec.errors import Diagnostic, Position, RulecError, error_at
+from rulec.load.schema import Invalid
 
 MAX_NODES = 200_000  # alias expansion guard; a 50,000-name policy has about 50,000 nodes
 MAX_BYTES = 16 * 1024 * 1024
@@ -206,82 +207,34 @@ def load_yaml(path: Path, file: str | None = None) -> Document:
 
 
 def load_model(path: Path, model: Any, file: str | None = None) -> tuple[Any, Document]:
-    """Read `path` and validate it into pydantic `model`; every problem comes back positioned."""
-    from pydantic import ValidationError
-
+    """Read `path` and validate it into `model` (rulec.load.schema); every problem comes back positioned."""
     doc = load_yaml(path, file)
+    return validate(doc, model), doc
+
+
+def validate(doc: Document, model: Any) -> Any:
+    """`doc` validated into `model`, or a RulecError with every problem at its file:line:col."""
     try:
-        return model.model_validate(doc.data), doc
-    except ValidationError as exc:
-        raise diagnostics_from_pydantic(doc, exc) from None
+        return model.model_validate(doc.data)
+    except Invalid as exc:
+        raise diagnostics(doc, exc.errors) from None
 
 
-_PLAIN = {
-    "dict_type": "expected a mapping (key: value)",
-    "model_type": "expected a mapping (key: value)",
-    "model_attributes_type": "expected a mapping (key: value)",
-    "list_type": "expected a list, such as [a, b]",
-    "string_type": "expected a string",
-    "int_type": "expected a whole number",
-    "bool_type": "expected true or false",
-    "date_type": "expected a date such as 2027-06-30 (unquoted)",
-}
-_PATTERNS = {
-    r"^[a-zA-Z0-9-]+$": "may hold only letters, digits and '-'",
-    r"^[^\n\r]*$": "must be a single line",
-    r"^[a-z0-9][a-z0-9-]*$": "may hold only lower-case letters, digits and '-'",
-    r"^RC[0-9]{3}$": "is not a lint code such as RC001",
-}
-
-
-def _plain(err: dict) -> str:
-    """Pydantic's message without its jargon (model class names, regular expressions)."""
-    kind, given, ctx = err["type"], err.get("input"), err.get("ctx") or {}
-    if kind in _PLAIN:
-        return _PLAIN[kind] + (f", not {_kind_of(given)}" if given is not None else "")
-    if kind == "string_pattern_mismatch":
-        return f"'{given}' {_PATTERNS.get(ctx.get('pattern'), 'does not have the form this key needs')}"
-    return err["msg"].removeprefix("Value error, ")
-
-
-def _kind_of(value: Any) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return f"the string '{value[:60]}'"
-    return f"{type(value).__name__} {str(value)[:60]}"
-
-
-def diagnostics_from_pydantic(doc: Document, exc: Any, root: Path_ = ()) -> RulecError:
-    """Map pydantic ValidationError entries onto YAML positions."""
+def diagnostics(doc: Document, errors: list) -> RulecError:
+    """Map validation errors (rulec.load.schema.Error: loc, kind, message) onto YAML positions."""
     out = []
-    for err in exc.errors(include_url=False):
-        full = root + tuple(err["loc"])
-        loc = full
-        if "[key]" in full:  # a mapping key that fails: point at the key itself
-            loc = full[: full.index("[key]")]
-            pos = doc.key_at(*loc[:-1], err.get("input")) if err.get("input") is not None else doc.at(*loc)
-            where = ".".join(str(p) for p in loc[: len(loc) - 1])
-            out.append(Diagnostic(pos, f"{where}: {_plain(err)}" if where else _plain(err)))
+    for err in errors:
+        if err.kind == "extra":  # an unknown key: point at the key
+            out.append(Diagnostic(doc.key_at(*err.loc), err.message))
             continue
-        # pydantic appends union/validator branch names to loc; keep the part that exists in the doc
-        while loc and loc not in doc.values and loc not in doc.keys:
+        if err.kind == "key":  # a mapping key that fails: point at the key itself
+            where = ".".join(str(p) for p in err.loc[:-1])
+            out.append(Diagnostic(doc.key_at(*err.loc), f"{where}: {err.message}" if where else err.message))
+            continue
+        loc = err.loc
+        while loc and loc not in doc.values and loc not in doc.keys:  # a missing key: its mapping
             loc = loc[:-1]
-        kind = err["type"]
-        if kind == "extra_forbidden":
-            pos = doc.key_at(*full)
-            key = err["loc"][-1]
-            msg = f"unknown key '{key}'"
-        else:
-            pos = doc.at(*loc)
-            where = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("function-", "lax-", "str")))
-            msg = _plain(err)
-            if kind == "missing":
-                pos = doc.at(*loc)
-                msg = f"missing required key '{err['loc'][-1]}'"
-            elif where:
-                msg = f"{where}: {msg}"
-        out.append(Diagnostic(pos, msg))
+        where = ".".join(str(p) for p in err.loc)
+        message = err.message if err.kind == "missing" or not where else f"{where}: {err.message}"
+        out.append(Diagnostic(doc.at(*loc), message))
     return RulecError(out)

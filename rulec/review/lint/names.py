@@ -10,10 +10,9 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from rulec.load.domains import unicode_labels
 from rulec.load.policy import Name
+from rulec.load.schema import Constraint, Model
 from rulec.load.source import load_model
 from rulec.resources import data_dir
 from rulec.review.lint import Check, Context, Finding
@@ -24,22 +23,18 @@ Category = Literal["paste", "file-drop", "tunnel", "request-catcher", "upload"]
 _TOGETHER = ({"LATIN", "CJK", "HIRAGANA", "KATAKANA"}, {"LATIN", "CJK", "BOPOMOFO"}, {"LATIN", "CJK", "HANGUL"})
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class CategorySpec(_Model):
+class CategorySpec(Model):
     label: str
-    source: Annotated[str, Field(min_length=8)]
+    source: Annotated[str, Constraint(min_length=8)]
 
 
-class Service(_Model):
+class Service(Model):
     name: Name
     category: Category
-    source: Annotated[str, Field(min_length=8)]
+    source: Annotated[str, Constraint(min_length=8)]
 
 
-class ExfiltrationCatalog(_Model):
+class ExfiltrationCatalog(Model):
     schema_version: Literal[1]
     categories: dict[Category, CategorySpec]
     services: list[Service]

@@ -217,3 +217,30 @@ def test_check_validates_what_build_wrote(tmp_path):
     result.files[rel] = to_bytes(doc)
     with pytest.raises(RulecError, match="fails the CreateRuleGroup schema at Capacity"):
         pipeline.check(result, tmp_path)
+
+
+SCALARS = st.lists(
+    st.text(max_size=12)
+    | st.integers()
+    | st.booleans()
+    | st.none()
+    | st.dates()
+    | st.sampled_from(["yes", "on", "0x1f", "1_000", "~", "!!str 12", "!!int 12", "'quoted'", '"a\\tb"', "2026-11-28"]),
+    max_size=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=SCALARS)
+def test_positioned_yaml_reads_scalars_as_pyyaml_does(values):
+    import yaml
+
+    from rulec.load.source import parse_yaml
+
+    text = "items:\n" + "".join(
+        f"  - {v}\n"
+        if isinstance(v, str) and v[:1] in "!'\""
+        else f"  - {yaml.safe_dump(v).removesuffix(chr(10) + '...' + chr(10)).strip()}\n"
+        for v in values
+    )
+    assert parse_yaml(text.encode(), "t.yaml").data == yaml.safe_load(text)

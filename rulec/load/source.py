@@ -24,6 +24,7 @@ MAX_DEPTH = 64  # a policy is about 5 levels deep; deeper documents are refused 
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _constructor = yaml.constructor.SafeConstructor()
+_STR = "tag:yaml.org,2002:str"
 
 Path_ = tuple[Any, ...]
 
@@ -78,6 +79,8 @@ class _Builder:
 
     def _scalar(self, node: yaml.Node) -> Any:
         """The value of a scalar; an explicit tag that does not fit its text (`!!int abc`) is bad input."""
+        if node.tag == _STR:  # what SafeConstructor gives a string, without its bookkeeping (most values)
+            return node.value
         try:
             return _constructor.construct_object(node, deep=True)
         except yaml.MarkedYAMLError as exc:

@@ -25,7 +25,9 @@ class Parser(argparse.ArgumentParser):
 
 class Formatter(argparse.HelpFormatter):
     def __init__(self, prog: str) -> None:
-        super().__init__(prog, max_help_position=32, width=min(120, argparse.HelpFormatter(prog)._width + 2))
+        import shutil  # argparse has imported it already
+
+        super().__init__(prog, max_help_position=32, width=min(120, shutil.get_terminal_size().columns))
 
     def _get_help_string(self, action: argparse.Action) -> str:
         shown = action.default not in (None, False, argparse.SUPPRESS) and action.option_strings
@@ -116,20 +118,26 @@ def aws_common(p) -> None:
 
 
 def build(p) -> None:
-    policy(p), out(p), catalogs(p)
+    policy(p)
+    out(p)
+    catalogs(p)
     p.add_argument("--locked", action=Negatable, help="Fail instead of changing the SID lock")
     option(p, "--lock", type=path, help="SID lock file (default: beside the policy)")
     flag(p, "--quiet", "-q", help="Print no figures and no summary")
 
 
 def check(p) -> None:
-    policy(p), out(p), catalogs(p)
+    policy(p)
+    out(p)
+    catalogs(p)
 
 
 def export(p) -> None:
     policy(p)
     choice(p, "--format", choices=("cloudformation", "terraform", "firewall-manager"), default=None, required=True)
-    out(p, required=True), region(p), catalogs(p)
+    out(p, required=True)
+    region(p)
+    catalogs(p)
 
 
 def hook(p) -> None:
@@ -141,7 +149,9 @@ def hook(p) -> None:
 def verify(p) -> None:
     policy(p)
     option(p, "--probes", type=path, help="YAML file with `probes: [...]`")
-    region(p), catalogs(p), text_or_json(p)
+    region(p)
+    catalogs(p)
+    text_or_json(p)
     flag(p, "--problems", help="Only failures and open paths (JSON)")
     flag(p, "--all", help="Print every probe (text)")
     option(p, "--timeout", type=at_least_one(float), default=300, help="Seconds Suricata may take per region")
@@ -149,14 +159,16 @@ def verify(p) -> None:
 
 
 def push(p) -> None:
-    policy(p), aws_common(p)
+    policy(p)
+    aws_common(p)
     flag(p, "--dry-run", help="Plan and let AWS validate (DryRun); write nothing")
     flag(p, "--yes", "-y", help="Apply without asking")
     p.add_argument("--replace", action=Negatable, help="Replace groups whose capacity must change")
     option(p, "--firewall-policy", help="Firewall policy that must reference the groups", metavar="NAME")
     p.add_argument("--prune", action=Negatable, help="Let the firewall policy update remove what the plan lists")
     option(p, "--account-id", help="Account for ${AccountId} (default: STS)", metavar="ACCOUNT")
-    out(p), catalogs(p)
+    out(p)
+    catalogs(p)
     p.add_argument(
         "--allow-unenforced", action=Negatable, help="next-gen: allow a policy to go from ENFORCE to MONITOR"
     )
@@ -164,16 +176,20 @@ def push(p) -> None:
 
 
 def drift(p) -> None:
-    policy(p), aws_common(p)
+    policy(p)
+    aws_common(p)
     option(p, "--firewall-policy", help="Also compare this firewall policy", metavar="NAME")
     option(p, "--account-id", help="Account for ${AccountId} (default: STS)", metavar="ACCOUNT")
-    out(p), text_or_json(p), catalogs(p)
+    out(p)
+    text_or_json(p)
+    catalogs(p)
     option(p, "--accounts", type=path, help="YAML list of accounts (profiles or roles)")
     option(p, "--parallel", type=at_least_one(int), default=4, help="Accounts read at once (with --accounts)")
 
 
 def lint(p) -> None:
-    policy(p), catalogs(p)
+    policy(p)
+    catalogs(p)
     choice(p, "--format", choices=("text", "json", "sarif"))
     choice(p, "--fail-on", choices=("error", "warning", "info", "never"), default="error")
     option(p, "--max-age", type=int, default=365, help="Days before a catalog entry is stale", metavar="DAYS")
@@ -183,7 +199,9 @@ def explain(p) -> None:
     p.add_argument("host", metavar="HOST", help="Host name (SNI / Host header)")
     p.add_argument("policy_arg", type=path, nargs="?", metavar="POLICY", help="Policy YAML file")
     option(p, "--policy", "-p", type=path, help="Policy YAML file")
-    region(p), catalogs(p), text_or_json(p)
+    region(p)
+    catalogs(p)
+    text_or_json(p)
 
 
 def diff(p) -> None:
@@ -208,12 +226,15 @@ def learn(p) -> None:
 
 
 def catalog_list(p) -> None:
-    catalogs(p), text_or_json(p)
+    catalogs(p)
+    text_or_json(p)
 
 
 def catalog_show(p) -> None:
     p.add_argument("feature", metavar="FEATURE", help="Feature name")
-    region(p, "AWS region, when it matters"), catalogs(p), text_or_json(p)
+    region(p, "AWS region, when it matters")
+    catalogs(p)
+    text_or_json(p)
 
 
 def catalog_import_ip_ranges(p) -> None:

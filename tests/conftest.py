@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import io
 import os
 import shutil
+import sys
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "reference" / "policy.yaml"
@@ -22,16 +24,46 @@ def write_policy(tmp_path):
     return write
 
 
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+    output: str  # stdout and stderr as they were written, interleaved
+
+
+class _Tee(io.StringIO):
+    def __init__(self, both: io.StringIO) -> None:
+        super().__init__()
+        self.both = both
+
+    def write(self, text: str) -> int:
+        self.both.write(text)
+        return super().write(text)
+
+
+def invoke(*args, stdin: bytes = b"") -> Result:
+    """Run `rulec *args` in this process through rulec.cli.main: its exit code and what it wrote. An exception
+    other than SystemExit propagates (a traceback is a bug, never an exit code)."""
+    from rulec.cli import main
+
+    both = io.StringIO()
+    out, err = _Tee(both), _Tee(both)
+    saved = sys.stdin, sys.stdout, sys.stderr
+    sys.stdin, sys.stdout, sys.stderr = io.TextIOWrapper(io.BytesIO(stdin)), out, err
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved
+    return Result(code, out.getvalue(), err.getvalue(), both.getvalue())
+
+
 @pytest.fixture
 def cli():
-    from rulec.cli import app
-
-    runner = CliRunner()
-
-    def run(*args: str):
-        return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-
-    return run
+    return invoke
 
 
 MINIMAL = """

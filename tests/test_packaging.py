@@ -74,12 +74,26 @@ def test_wheel_builds_verifies_and_lists_catalogs_on_its_own(installed, tmp_path
 
 
 def test_wheel_completes_commands_in_the_shell(installed, tmp_path):
-    """Shell completion (click's protocol, as `rulec --install-completion` sets it up) answers from the wheel."""
+    """Shell completion (the script `rulec --install-completion` installs; rulec answers) works from the wheel,
+    in a real bash, without typer or click."""
     env = {**os.environ, "_RULEC_COMPLETE": "complete_bash", "COMP_WORDS": "rulec ex", "COMP_CWORD": "1"}
     r = subprocess.run([str(installed / "rulec")], check=False, env=env, capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0 and {"explain", "export"} <= set(r.stdout.split()), r.stdout + r.stderr
     script = run(installed, tmp_path, "--show-completion", "bash")
     assert script.returncode == 0 and "_RULEC_COMPLETE=complete_bash" in script.stdout
+    (tmp_path / "rulec.bash").write_text(script.stdout)
+    shell = (
+        ". ./rulec.bash; COMP_WORDS=(rulec catalog ''); COMP_CWORD=2; _rulec_completion rulec; "
+        'printf "%s\\n" "${COMPREPLY[@]}"'
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["PATH"] = f"{installed}:{env['PATH']}"
+    r = subprocess.run(["bash", "-c", shell], check=False, env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout.split() == ["list", "show", "import-ip-ranges"], r.stdout + r.stderr
+    pip = subprocess.run(
+        [str(installed / "python"), "-m", "pip", "list", "--format", "json"], check=True, capture_output=True, text=True
+    )
+    assert not {p["name"].lower() for p in json.loads(pip.stdout)} & {"typer", "click", "rich"}
 
 
 def test_readme_ci_recipe_commands_run_against_the_wheel(installed, tmp_path):

@@ -47,23 +47,17 @@ def cell(probes: list[dict], row: str) -> str:
 
 @pytest.fixture(scope="module")
 def verified():
-    from typer.testing import CliRunner
-
-    from rulec.cli import app
-    from tests.conftest import SURICATAS
+    from tests.conftest import SURICATAS, invoke
 
     out = {}
     for column, example in COLUMNS.items():
-        r = CliRunner().invoke(
-            app,
-            [
-                "verify",
-                str(ROOT / "examples" / example / "policy.yaml"),
-                "--format",
-                "json",
-                "--suricata",
-                SURICATAS["8"],
-            ],
+        r = invoke(
+            "verify",
+            str(ROOT / "examples" / example / "policy.yaml"),
+            "--format",
+            "json",
+            "--suricata",
+            SURICATAS["8"],
         )
         assert r.exit_code == 0, r.output
         out[column] = [p for region in json.loads(r.stdout) for p in region["probes"]]

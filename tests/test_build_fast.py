@@ -204,28 +204,52 @@ def test_fast_public_suffix_list_holds_the_librarys_rules():
 
     fast, plain = public_suffix_list(), PublicSuffixList()
     assert fast._publicsuffix == plain._publicsuffix and fast._maxlabel == plain._maxlabel
-    for name in ("com", "co.uk", "s3.amazonaws.com", "xn--55qx5d.cn", "公司.cn", "www.ck", "example.org", "zz"):
-        assert fast.is_public(name) == plain.is_public(name), name
 
 
-def test_check_validates_what_build_wrote(tmp_path):
-    """build skips the schema check; check (and so push) refuses a request that fails it."""
-    result = pipeline.build(EXAMPLES / "reference" / "policy.yaml")
-    rel = next(rel for rel, name in result.schemas.items() if name == "create-rule-group")
-    doc = json.loads(result.files[rel])
-    doc["Capacity"] = 50_001
-    result.files[rel] = to_bytes(doc)
-    with pytest.raises(RulecError, match="fails the CreateRuleGroup schema at Capacity"):
-        pipeline.check(result, tmp_path)
+PSL_NAMES = [
+    "com",
+    "co.uk",
+    "uk",
+    "s3.amazonaws.com",
+    "amazonaws.com",
+    "xn--55qx5d.cn",
+    "cn",
+    "www.ck",
+    "a.b.ck",
+    "ck",
+    "example.org",
+    "zz",
+    "a.zz",
+    "github.io",
+    "x.github.io",
+    "blogspot.com",
+    "city.kawasaki.jp",
+    "a.kawasaki.jp",
+    "xn--90a3ac",
+    "a.xn--90a3ac",
+    "b.a.xn--90a3ac",
+    "compute.amazonaws.com",
+    "x.eu-west-1.compute.amazonaws.com",
+]
 
 
+@settings(max_examples=60, deadline=None)
+@given(names=st.lists(st.sampled_from(PSL_NAMES), min_size=1, max_size=5))
+def test_public_suffix_list_of_some_tlds_answers_as_the_whole_list(names):
+    from publicsuffixlist import PublicSuffixList
+
+    plain = PublicSuffixList()
+    some = public_suffix_list(frozenset(n.rpartition(".")[2] for n in names))
+    for name in names:
+        assert some.is_public(name) == plain.is_public(name), name
+        assert some.publicsuffix(name) == plain.publicsuffix(name), name
+        assert some.privatesuffix(name) == plain.privatesuffix(name), name
+
+
+RAW = ["yes", "on", "0x1f", "1_000", "~", "!!str 12", "!!int 12", "'quoted'", '"a\\tb"', "2026-11-28", "1.5", ".inf"]
 SCALARS = st.lists(
-    st.text(max_size=12)
-    | st.integers()
-    | st.booleans()
-    | st.none()
-    | st.dates()
-    | st.sampled_from(["yes", "on", "0x1f", "1_000", "~", "!!str 12", "!!int 12", "'quoted'", '"a\\tb"', "2026-11-28"]),
+    st.builds(lambda v: ("raw", v), st.sampled_from(RAW))
+    | st.builds(lambda v: ("dump", v), st.text(max_size=12) | st.integers() | st.booleans() | st.none() | st.dates()),
     max_size=8,
 )
 
@@ -237,10 +261,19 @@ def test_positioned_yaml_reads_scalars_as_pyyaml_does(values):
 
     from rulec.load.source import parse_yaml
 
-    text = "items:\n" + "".join(
-        f"  - {v}\n"
-        if isinstance(v, str) and v[:1] in "!'\""
-        else f"  - {yaml.safe_dump(v).removesuffix(chr(10) + '...' + chr(10)).strip()}\n"
-        for v in values
-    )
+    def text_of(how, v):  # literals as written, or PyYAML's own flow form of a value
+        return v if how == "raw" else yaml.safe_dump([v], default_flow_style=True).strip()[1:-1]
+
+    text = "items:\n" + "".join(f"  - {text_of(how, v)}\n" for how, v in values)
     assert parse_yaml(text.encode(), "t.yaml").data == yaml.safe_load(text)
+
+
+def test_check_validates_what_build_wrote(tmp_path):
+    """build skips the schema check; check (and so push) refuses a request that fails it."""
+    result = pipeline.build(EXAMPLES / "reference" / "policy.yaml")
+    rel = next(rel for rel, name in result.schemas.items() if name == "create-rule-group")
+    doc = json.loads(result.files[rel])
+    doc["Capacity"] = 50_001
+    result.files[rel] = to_bytes(doc)
+    with pytest.raises(RulecError, match="fails the CreateRuleGroup schema at Capacity"):
+        pipeline.check(result, tmp_path)

@@ -138,11 +138,11 @@ class PublicSuffixWildcard(Check):
     summary = "Wildcards on a public suffix (Public Suffix List, both sections): anyone can register below them."
 
     def run(self, ctx: Context) -> Iterable[Finding]:
-        psl = None  # the list takes a noticeable time to load: only when there is a wildcard to look up
-        for region, t in _entries(ctx):
-            if t.name.startswith(".") and psl is None:
-                psl = public_suffix_list()
-            if t.name.startswith(".") and psl.is_public(t.name[1:]):
+        wildcards = [(region, t) for region, t in _entries(ctx) if t.name.startswith(".")]
+        # loaded only when there is a wildcard to look up, and only the rules of the wildcards' TLDs
+        psl = public_suffix_list(frozenset(t.name.rpartition(".")[2] for _, t in wildcards)) if wildcards else None
+        for region, t in wildcards:
+            if psl.is_public(t.name[1:]):
                 yield self.origin(
                     t.origin,
                     f"'{t.name}' is a wildcard on the public suffix '{t.name[1:]}': "

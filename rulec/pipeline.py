@@ -6,7 +6,6 @@ Everything is computed in memory first; files are written only when every stage 
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -202,6 +201,8 @@ def write(result: Build, out_dir: Path, write_lock: bool = True) -> list[str]:
 def check(result: Build, out_dir: Path) -> list[str]:
     """Unified diffs between what is committed and what a build would write; empty when in sync. The build's
     requests are validated against their API schemas first (bad requests raise RulecError)."""
+    import difflib  # here, not at the top: only check compares (start-up of the other commands)
+
     validate(result)
     diffs = []
     expected = {str(out_dir / rel): data for rel, data in result.files.items()}

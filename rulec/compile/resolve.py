@@ -7,9 +7,8 @@ into the surviving target; each collapse is recorded with its reason, because it
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass, field
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from rulec.compile import dns, egress
 from rulec.compile.dns import DnsFirewall
@@ -118,6 +117,8 @@ def resolve(lp: LoadedPolicy, catalogs: Catalogs) -> list[ResolvedRegion]:
 def unknown_feature(feature: str, known: Iterable[str]) -> str:
     """'unknown feature' with the known list and, for a slip such as `PyPI` or `hive_metastore`, the fix."""
     known = sorted(known)
+    import difflib  # here: only a misspelling needs it (start-up)
+
     close = difflib.get_close_matches(feature.strip().lower().replace("_", "-").replace(" ", "-"), known, 1, 0.6)
     hint = f"; did you mean '{close[0]}'? known" if close else "; known"
     return f"unknown feature '{feature}'{hint}: {', '.join(known)}"

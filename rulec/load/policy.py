@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import difflib
 import ipaddress
 import re
 from pathlib import Path
@@ -85,6 +84,8 @@ def _region(value: str) -> str:
         return value
     guess = re.sub(r"([a-z])([0-9])$", r"\1-\2", value.strip().lower().replace("_", "-").replace(" ", "-"))
     known = sorted(p.stem for p in (data_dir("catalogs") / "regions").glob("*.yaml"))
+    import difflib  # here: only a misspelling needs it (start-up)
+
     close = difflib.get_close_matches(guess, known, 1, 0.6)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     raise ValueError(f"'{value}' is not an AWS region name such as eu-west-1{hint}")

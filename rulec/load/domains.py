@@ -157,22 +157,27 @@ class Matcher:
         host = host.lower().rstrip(".")
         if host in self.exact:
             return host
-        labels = host.split(".")
-        for i in range(len(labels) - 1, -1, -1):
-            candidate = "." + ".".join(labels[i:])
-            if candidate in self.wildcards:
-                return candidate
-        return None
+        if not self.wildcards:
+            return None
+        end = len(host)
+        while (end := host.rfind(".", 0, end)) >= 0:  # `.tld`, then longer suffixes: the broadest first
+            if host[end:] in self.wildcards:
+                return host[end:]
+        return "." + host if "." + host in self.wildcards else None
 
     def every(self, host: str) -> list[str]:
         """Every target that matches `host` (exact name first, then wildcards from the narrowest)."""
         host = host.lower().rstrip(".")
         out = [host] if host in self.exact else []
-        labels = host.split(".")
-        for i in range(len(labels)):
-            candidate = "." + ".".join(labels[i:])
-            if candidate in self.wildcards:
-                out.append(candidate)
+        if not self.wildcards:
+            return out
+        if "." + host in self.wildcards:
+            out.append("." + host)
+        start = 0
+        while (start := host.find(".", start)) >= 0:
+            if host[start:] in self.wildcards:
+                out.append(host[start:])
+            start += 1
         return out
 
 

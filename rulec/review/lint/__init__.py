@@ -38,6 +38,7 @@ class Context:
     plans: list[RegionPlan]
     today: datetime.date = field(default_factory=datetime.date.today)
     max_age_days: int = 365
+    memo: dict = field(default_factory=dict)  # what several checks derive from the plans, derived once per run
 
 
 class Check:

@@ -72,8 +72,15 @@ def _a(noun: str) -> str:
     return ("an " if noun[0] in "AEIOU" else "a ") + noun
 
 
-def _entries(ctx: Context) -> Iterable[tuple[str, Entry]]:
-    """(region, Entry) for every name the policy writes, merged duplicates and covered names included."""
+def _entries(ctx: Context) -> list[tuple[str, Entry]]:
+    """(region, Entry) for every name the policy writes, merged duplicates and covered names included (derived
+    once per lint run: most checks walk them)."""
+    if "entries" not in ctx.memo:
+        ctx.memo["entries"] = list(_each_entry(ctx))
+    return ctx.memo["entries"]
+
+
+def _each_entry(ctx: Context) -> Iterable[tuple[str, Entry]]:
     for plan in ctx.plans:
         merged = {id(c.origin) for c in plan.resolved.collapsed if c.name != c.into}  # wrote another name
         for target in plan.resolved.targets:

@@ -16,8 +16,8 @@ from rulec.compile.lock import Lock, dump_lock, lock_path, read_lock
 from rulec.compile.plan import compile_policy, pool_note
 from rulec.compile.resolve import resolve
 from rulec.emit import aws_classic as emit_aws
-from rulec.emit import dns_firewall as emit_dns
 from rulec.emit import aws_nextgen as emit_nextgen
+from rulec.emit import dns_firewall as emit_dns
 from rulec.emit import firewall_policy as emit_policy
 from rulec.emit import suricata as emit_suricata
 from rulec.errors import Diagnostic, Position, RulecError, error_at
@@ -169,6 +169,12 @@ def figures(result: Build) -> str:
         lines += [f"  {note}"] if note else []
         lines += [f"    collapsed {c.name}: {c.reason} ({c.origin.pos})" for c in r.collapsed]
     return "\n".join(lines)
+
+
+def pool_warnings(result: Build) -> list[str]:
+    """The regions whose groups overflow a firewall policy's pool (figures() says it too, in place)."""
+    notes = ((p.region, pool_note(p.groups)) for p in result.plans)
+    return [f"{region}: {note}" for region, note in notes if note]
 
 
 def select(plans: list[RegionPlan], region: str | None, policy_path: Path) -> list[RegionPlan]:

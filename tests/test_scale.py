@@ -51,6 +51,22 @@ def test_classic_strict_at_24999_names_builds_and_reports_the_pool(tmp_path):
     text = pipeline.figures(result)
     assert "reserve 50,100 capacity, more than a firewall policy holds even with a quota increase" in text
     assert len(result.requests["eu-west-1"][0]["RuleGroup"]["RulesSource"]["RulesSourceList"]["Targets"]) == 24_999
+    assert pipeline.pool_warnings(result) == [f"eu-west-1: {pool_note(result.plans[0].groups)}"]
+
+
+def test_quiet_build_still_warns_about_the_pool(cli, write_policy, tmp_path):
+    big = write_policy(
+        """
+        version: 1
+        groups: {allowlist: {name: A, capacity: 25000}, deny: {name: D, capacity: 6000}}
+        deny_protocols: [SSH]
+        regions:
+          eu-west-1: {home_net: [10.0.0.0/16], allow: [a.example.org]}
+        """
+    )
+    r = cli("build", big, "-o", tmp_path / "out", "-q")
+    assert r.exit_code == 0 and r.stdout == ""
+    assert r.stderr.startswith("warning: eu-west-1: the groups reserve 31,000 capacity, more than a firewall policy")
 
 
 def test_nextgen_builds_at_the_engines_limit_and_refuses_one_name_more(tmp_path):

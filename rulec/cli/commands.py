@@ -41,6 +41,9 @@ def build(a) -> int:
     if not a.quiet:
         echo(pipeline.figures(result))
         echo(f"wrote {len(changed)} changed file(s) under {a.out}" if changed else f"{a.out} is up to date")
+    else:  # quiet, but not about a firewall policy that cannot hold the groups
+        for warning in pipeline.pool_warnings(result):
+            echo(f"warning: {warning}", err=True)
     return 0
 
 

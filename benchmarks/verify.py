@@ -1,11 +1,8 @@
-"""Print how fast `rulec verify` runs and how much memory it takes: the shipped example, and `domains`
-policies of 1,000 and 5,000 names (half of them wildcards), each in a fresh process.
+"""The verify rows of benchmarks/run.py: one `rulec verify` of a policy's every region, in this process, with
+its figures printed as one JSON line (probes, failures, seconds end to end, pcap synthesis alone, the peak RSS of
+Python and of Suricata).
 
-    python benchmarks/verify.py [--suricata suricata8] [--sizes 1000,5000]
-
-For each case (the median of --repeat runs): the probe count, seconds end to end (plan, derive, pcap,
-Suricata, EVE), probes/s, the seconds as a ratio to `python3 -c pass` measured in the same run, the pcap
-synthesis alone, and the peak RSS of the Python process and of Suricata. Figures only; nothing is asserted. Needs Suricata (scripts/setup.sh).
+    python benchmarks/verify.py --one POLICY        # run.py starts it once per row and run, with RULEC_SURICATA set
 """
 
 from __future__ import annotations
@@ -14,9 +11,7 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -66,52 +61,10 @@ def one(policy: str) -> None:
     )
 
 
-def python_start() -> float:
-    runs = []
-    for _ in range(7):
-        t = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "pass"], check=True)
-        runs.append(time.perf_counter() - t)
-    return sorted(runs)[len(runs) // 2]
-
-
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--suricata", default=os.environ.get("RULEC_SURICATA"))
-    ap.add_argument("--sizes", default="1000,5000")
-    ap.add_argument("--repeat", type=int, default=3, help="runs per case; the median time is shown")
-    ap.add_argument("--one")
-    args = ap.parse_args()
-    if args.one:
-        return one(args.one)
-    env = dict(os.environ, **({"RULEC_SURICATA": args.suricata} if args.suricata else {}))
-    from rulec.verify.engine import suricata_version
-
-    os.environ.update(env)
-    base = python_start()
-    print(f"Suricata {suricata_version()}; python3 -c pass: {base * 1000:.0f} ms; {os.cpu_count()} cores")
-    print(
-        f"{'case':<34}{'probes':>8}{'failed':>8}{'s':>7}{'x py':>7}{'probes/s':>10}{'pcap s':>8}{'RSS MB':>8}{'suricata MB':>13}"
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        cases = [("reference example", ROOT / "examples/reference/policy.yaml")]
-        for n in (int(s) for s in args.sizes.split(",") if s):
-            path = Path(tmp) / f"policy-{n}.yaml"
-            path.write_text(policy_text(n))
-            cases.append((f"{n:,}-name domains policy", path))
-        for label, path in cases:
-            runs = []
-            for _ in range(args.repeat):
-                out = subprocess.run(
-                    [sys.executable, __file__, "--one", str(path)], capture_output=True, text=True, env=env, check=True
-                ).stdout
-                runs.append(json.loads(out.splitlines()[-1]))
-            f = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
-            rss, rss_suricata = max(r["rss_self"] for r in runs), max(r["rss_children"] for r in runs)
-            print(
-                f"{label:<34}{f['probes']:>8,}{f['failed']:>8}{f['seconds']:>7.2f}{f['seconds'] / base:>7.0f}"
-                f"{f['probes'] / f['seconds']:>10,.0f}{f['pcap']:>8.2f}{rss:>8.0f}{rss_suricata:>13.0f}"
-            )
+    ap = argparse.ArgumentParser(description="One verify run for benchmarks/run.py; print its figures as JSON.")
+    ap.add_argument("--one", required=True, metavar="POLICY")
+    one(ap.parse_args().one)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ class Build:
     lock_before: Lock
     lock_after: Lock
     files: dict[str, bytes]  # path relative to the output directory -> bytes
-    requests: dict[str, list[dict]]  # region -> the CreateRuleGroup requests written for it (schema-checked)
+    requests: dict[str, list[dict]]  # region -> the CreateRuleGroup requests written for it (validate() checks them)
     # region -> the CreateFirewallPolicy request written for it, when the policy declares `firewall_policy`
     # (DIR/<region>/<name>.firewall-policy.json; group ARNs carry the placeholder ${AccountId})
     policy_requests: dict[str, dict] = field(default_factory=dict)

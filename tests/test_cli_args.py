@@ -176,3 +176,13 @@ def test_starting_a_command_imports_only_what_it_uses(start, tmp_path):
     assert proc.returncode == 0, proc.stderr
     loaded = {m.split(".")[0] for m in json.loads((tmp_path / "modules.json").read_text())}
     assert not loaded & forbidden, sorted(loaded & forbidden)
+
+
+def test_build_counts_the_files_under_the_output_and_names_the_lock(cli, write_policy, tmp_path):
+    p = write_policy("version: 1\nregions:\n  eu-west-1: {home_net: [10.0.0.0/16], allow: [a.example.org]}\n")
+    out = tmp_path / "out"
+    r = cli("build", p, "-o", out)
+    assert r.exit_code == 0, r.output
+    written = [f for f in out.rglob("*") if f.is_file()]  # the group's .json and .rules, and the manifest
+    assert f"wrote {len(written)} changed file(s) under {out}; wrote {p.with_name('policy.lock.json')}" in r.stdout
+    assert f"{out} is up to date" in cli("build", p, "-o", out).stdout

@@ -174,3 +174,18 @@ def test_next_gen_with_dns_firewall_is_refused_not_dropped(write_policy):
     text = (ROOT / "examples/next-gen/policy.yaml").read_text() + "dns_firewall: {name: Dns}\n"
     found = problems(write_policy, text)
     assert any("dns_firewall is not supported with engine: next-gen" in p for p in found), found
+
+
+@pytest.mark.parametrize("length", [29, 30])
+def test_dns_firewall_names_fit_the_requests_that_refer_to_them(write_policy, length):
+    """The longest name the loader takes gives requests that pass the schema; one more is refused at its line."""
+    name = "n" * length
+    p = write_policy(
+        f"version: 1\ndns_firewall: {{name: {name}}}\nregions:\n"
+        "  eu-west-1: {home_net: [10.0.0.0/16], allow: [a.example.org]}\n"
+    )
+    if length == 29:
+        pipeline.validate(pipeline.build(p))
+    else:
+        with pytest.raises(RulecError, match=rf"{p}:2:\d+: dns_firewall.name: .*29"):
+            pipeline.build(p)

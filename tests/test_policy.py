@@ -57,7 +57,7 @@ def test_every_problem_is_reported_with_its_position(write_policy):
     assert f"{f}:2:23: deny_protocols.1: Input should be 'IP'" in got[0]
     assert got[1] == f"{f}:4:21: groups.allowlist.name: 'Databricks_FQDNs' may hold only letters, digits and '-'"
     assert got[2] == f"{f}:4:49: groups.allowlist.capacity: Input should be less than or equal to 50000"
-    assert got[3] == f"{f}:5:32: unknown key 'capcity'"
+    assert got[3] == f"{f}:5:32: unknown key 'capcity'; did you mean 'capacity'?"
     assert got[4].startswith(f"{f}:6:9: allow.0: '*.example.com': '*' is not supported; write '.example.com'")
     assert got[5].endswith("is a URL; domain lists match host names only: write 'x.org'")
     assert got[6] == (
@@ -95,3 +95,14 @@ def test_every_problem_is_reported_with_its_position(write_policy):
 def test_invalid_policies(write_policy, body, message):
     got = errors(write_policy(body))
     assert any(message in g for g in got), got
+
+
+def test_unknown_key_names_the_key_meant_only_when_it_is_close_and_missing(write_policy):
+    p = write_policy("version: 1\nregions:\n  eu-west-1:\n    home_nets: [10.0.0.0/16]\n    allow: [a.example.org]\n")
+    with pytest.raises(RulecError) as exc:
+        load_policy(p)
+    assert f"{p}:4:5: unknown key 'home_nets'; did you mean 'home_net'?" in [str(d) for d in exc.value.diagnostics]
+    p = write_policy("version: 1\nregions:\n  eu-west-1:\n    home_net: [10.0.0.0/16]\n    home_nett: [1.0.0.0/8]\n")
+    with pytest.raises(RulecError) as exc:
+        load_policy(p)
+    assert f"{p}:5:5: unknown key 'home_nett'" in [str(d) for d in exc.value.diagnostics]  # home_net is there

@@ -229,3 +229,21 @@ def test_no_module_of_rulec_imports_pydantic():
     )
     run = subprocess.run([sys.executable, "-c", code, str(EXAMPLE)], capture_output=True, text=True, check=True)
     assert run.stdout == "[]\n"
+
+
+def test_a_subclass_that_retypes_a_field_leaves_its_parent_alone():
+    class Parent(Model):
+        x: int = field(1)
+
+    class Child(Parent):
+        x: str = field("a")
+
+    assert Parent.model_validate({"x": 3}).x == 3 and Child.model_validate({"x": "b"}).x == "b"
+    assert errors(Parent, {"x": "oops"})[0].message.startswith("expected a whole number")
+    assert errors(Child, {"x": 3})[0].message.startswith("expected a string")
+
+
+@pytest.mark.parametrize("version", [True, 1.0, "1"])
+def test_version_must_be_the_number_1(version):
+    """pydantic's strict Literal[1] took `true` and `1.0` (equal to 1); a policy says `version: 1`."""
+    assert [e.message for e in errors(Policy, {"version": version, "regions": {}})][0] == "Input should be 1"

@@ -6,6 +6,7 @@ rulec.cli.main as `file:line:col: message` and exits 2."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 
 def echo(text: str, err: bool = False, nl: bool = True) -> None:
@@ -30,6 +31,16 @@ def _gate(result, action: str) -> None:
         raise SystemExit(1)
 
 
+def _wrote(changed: list[str], out) -> str:
+    """What build wrote: the files under the output directory, and the lock wherever it lives."""
+    inside = [c for c in changed if Path(c.removesuffix(" (removed)")).is_relative_to(out)]
+    elsewhere = [c for c in changed if c not in inside]
+    if not changed:
+        return f"{out} is up to date"
+    text = f"wrote {len(inside)} changed file(s) under {out}" if inside else f"{out} is up to date"
+    return text + "".join(f"; wrote {c}" for c in elsewhere)
+
+
 def build(a) -> int:
     from rulec import pipeline
 
@@ -40,7 +51,7 @@ def build(a) -> int:
     changed = pipeline.write(result, a.out)
     if not a.quiet:
         echo(pipeline.figures(result))
-        echo(f"wrote {len(changed)} changed file(s) under {a.out}" if changed else f"{a.out} is up to date")
+        echo(_wrote(changed, a.out))
     else:  # quiet, but not about a firewall policy that cannot hold the groups
         for warning in pipeline.pool_warnings(result):
             echo(f"warning: {warning}", err=True)

@@ -32,6 +32,10 @@ class DomainListGroup:
     generated: str = "ALLOWLIST"
     external_net: tuple[str, ...] | None = None  # defined by the group (strict egress), else the policy's
 
+    def __hash__(self) -> int:
+        # cheap: the emit and verify caches look a group up per probe; equal groups still hash alike
+        return hash((self.name, self.generated, self.target_types, len(self.targets)))
+
     @property
     def rule_count(self) -> int:
         """Rules Network Firewall generates: one per target and type, plus, for an ALLOWLIST, a default drop per

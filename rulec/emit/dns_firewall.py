@@ -1,6 +1,6 @@
 """Emit stage: a region's Route 53 Resolver DNS Firewall as the requests that create it, in one document
-(`DIR/<region>/<name>.dns-firewall.json`), checked against schemas/dns-firewall.schema.json, which is derived
-from botocore's `route53resolver` model (tests hold it equal).
+(`DIR/<region>/<name>.dns-firewall.json`), which `check` and `push` validate against
+schemas/dns-firewall.schema.json, derived from botocore's `route53resolver` model (tests hold it equal).
 
 - `FirewallDomainLists`: CreateFirewallDomainList + UpdateFirewallDomains (REPLACE) for the allowed names, the
   carve-outs (if any) and `*` (everything);

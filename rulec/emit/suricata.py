@@ -4,7 +4,9 @@ for `rulec verify`). Domain lists translate exactly as AWS documents; StatefulRu
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from functools import lru_cache
+from types import MappingProxyType
 
 from rulec.compile.ir import RESOLVED_DOMAIN, DomainListGroup, Group, StatefulRule
 
@@ -17,7 +19,7 @@ REVIEW_BASE, REVIEW_SPAN = 1_000_000, 2_000_000_000  # review SIDs of target rul
 
 
 @lru_cache(maxsize=8)  # a pure function of a frozen group, asked for by rules_text, explain, lint and verify
-def review_sids(group: DomainListGroup) -> dict[tuple[str, str | None], int]:
+def review_sids(group: DomainListGroup) -> Mapping[tuple[str, str | None], int]:
     """SIDs for reviewing a domain list's rules in `.rules`. Network Firewall numbers the rules it generates
     itself, so these are rulec's: each comes from a hash of (target type, target), so adding or removing a
     name moves no other rule's SID; the rare clash of two hashes is settled in sorted order, so none collide.
@@ -33,7 +35,7 @@ def review_sids(group: DomainListGroup) -> dict[tuple[str, str | None], int]:
     }
     if len(set(first.values())) == len(first):  # no clash (defaults lie below REVIEW_BASE): nothing to settle
         out.update(first)
-        return out
+        return MappingProxyType(out)
     taken = set(out.values())
     for key in sorted(first):
         sid = first[key]
@@ -41,7 +43,7 @@ def review_sids(group: DomainListGroup) -> dict[tuple[str, str | None], int]:
             sid = REVIEW_BASE + (sid - REVIEW_BASE + 1) % REVIEW_SPAN
         taken.add(sid)
         out[key] = sid
-    return out
+    return MappingProxyType(out)  # cached and shared: read-only
 
 
 def domain_sid(group: DomainListGroup, ttype: str, target: str | None = None) -> int:

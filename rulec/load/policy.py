@@ -182,8 +182,10 @@ class DnsFirewallSpec(_Model):
     """Route 53 Resolver DNS Firewall from the same policy: the allowed names resolve, everything else is blocked
     (or alerted on, for a first rollout). Regions may override it key by key."""
 
-    name: Annotated[str, Constraint(pattern=r"^[a-zA-Z0-9-]+$", min_length=1, max_length=40)] | None = field(
-        None, description="Rule group name; the domain lists and associations are named after it"
+    # 29: the requests refer to a domain list as ${FirewallDomainListId:<name>-everything} until push knows its ID,
+    # and a FirewallDomainListId holds at most 64 characters
+    name: Annotated[str, Constraint(pattern=r"^[a-zA-Z0-9-]+$", min_length=1, max_length=29)] | None = field(
+        None, description="Rule group name (up to 29 characters); the domain lists and associations are named after it"
     )
     block_response: Literal["NXDOMAIN", "NODATA"] | None = field(None, description="default NXDOMAIN")
     alert_first: bool | None = field(None, description="ALERT instead of BLOCK (first rollout); default false")

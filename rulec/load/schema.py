@@ -19,6 +19,8 @@ names (model_validate, model_dump, model_copy, model_fields, model_json_schema) 
 
 from __future__ import annotations
 
+import copy
+
 import datetime
 import re
 import types
@@ -268,7 +270,7 @@ def _fields(cls: type[Model]) -> dict[str, Field]:
                 if name.startswith("_") or typing.get_origin(hints[name]) is typing.ClassVar:
                     continue
                 given = getattr(cls, name, MISSING)
-                f = given if isinstance(given, Field) else Field(given)
+                f = copy.copy(given) if isinstance(given, Field) else Field(given)  # a subclass's own node
                 f.node = _node(hints[name])
                 compiled[name] = f
         cls._checks = [v for k in reversed(cls.__mro__) for v in vars(k).values() if hasattr(v, "__model_check__")]
@@ -291,7 +293,7 @@ def _validate_model(cls: type[Model], data: Any, loc: tuple, errors: list[Error]
         else:
             values[name] = f.make_default()
     fields = cls._compiled
-    errors += [Error(loc + (k,), "extra", f"unknown key '{k}'") for k in data if k not in fields]
+    errors += [Error(loc + (k,), "extra", _unknown(k, fields, data)) for k in data if k not in fields]
     if len(errors) > before:
         return _BAD
     obj = cls._make(values, frozenset(k for k in data if k in fields))
@@ -307,6 +309,15 @@ def _validate_model(cls: type[Model], data: Any, loc: tuple, errors: list[Error]
 class _FieldsOf:
     def __get__(self, obj: Any, cls: type[Model]) -> dict[str, Field]:
         return _fields(cls)
+
+
+def _unknown(key: object, fields, data: dict) -> str:
+    """`unknown key 'x'`, with the key meant when a missing one is close to it (`capcity`: capacity)."""
+    import difflib  # only for a misspelt key
+
+    free = [f for f in fields if f not in data]
+    close = difflib.get_close_matches(str(key), free, 1, 0.75) if isinstance(key, str) else []
+    return f"unknown key '{key}'" + (f"; did you mean '{close[0]}'?" if close else "")
 
 
 class Model:

@@ -9,12 +9,13 @@ are looked up in runner.py on first use.
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
+import importlib.util
 
 
 def __getattr__(name: str):
     # `from rulec.verify import model` asks for the attribute before importing the submodule: let it import
-    if name.startswith("__") or (Path(__file__).parent / f"{name}.py").exists():
+    # (found as the import system finds it, so wheels, zips and bytecode-only installs behave alike)
+    if name.startswith("__") or importlib.util.find_spec(f"{__name__}.{name}") is not None:
         raise AttributeError(name)
     runner = importlib.import_module("rulec.verify.runner")
     try:

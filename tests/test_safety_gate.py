@@ -10,7 +10,7 @@ import pytest
 from rulec import pipeline
 from rulec.load.catalog import Catalogs, default_root
 from rulec.review.gate import risk_gate
-from tests.conftest import EXAMPLE, MINIMAL
+from tests.conftest import EXAMPLE, MINIMAL, ROOT
 
 RISKY = """
 version: 1
@@ -227,3 +227,21 @@ def test_export_stops_on_risk_findings_and_writes_nothing(cli, write_policy, tmp
     r = cli("export", p, "--format", "terraform", "-o", tmp_path / "tf")
     assert r.exit_code == 1 and "risk findings stop the export" in r.stderr
     assert not (tmp_path / "tf").exists()
+
+
+def test_nextgen_push_stops_on_risk_findings_before_any_call(cli, tmp_path, emulator):
+    import shutil
+
+    shutil.copytree(ROOT / "examples" / "next-gen", tmp_path / "ex")
+    p = tmp_path / "ex" / "policy.yaml"
+    text = p.read_text()
+    risky = text.replace("features: [workspace,", "allow: [s3.amazonaws.com]\n    features: [workspace,", 1)
+    waiver = 'waivers:\n  - {code: RC001, target: s3.amazonaws.com, reason: "reviewed"}\n'
+    p.write_text(risky + waiver)
+    assert cli("build", p, "-o", p.parent / "out").exit_code == 0
+    p.write_text(risky)  # the waiver goes; the reviewed build stays the same
+    r = cli("push", p, "-o", p.parent / "out", "--endpoint-url", emulator.url, "--yes")
+    assert r.exit_code == 1, r.output
+    assert "RC001 error 's3.amazonaws.com' is an Amazon S3 endpoint" in r.stderr
+    assert "1 risk finding stops the push" in r.stderr
+    assert emulator.emulator.calls == []

@@ -215,16 +215,23 @@ class NextGenPusher(Api):
         return api_message(exc)
 
 
-def reviewed_docs(opts) -> dict[str, tuple[list[dict], dict]]:
+def reviewed_docs(opts, ui=None) -> dict[str, tuple[list[dict], dict]]:
     """The reviewed requests of the selected regions, read from the build directory (StaleBuild when it is not
-    what the policy builds now)."""
+    what the policy builds now). With `ui`, the risk gate runs first, as for Classic (RiskFindings)."""
     from rulec import pipeline
     from rulec.aws import reviewed
+    from rulec.aws.command import RiskFindings
     from rulec.errors import RulecError
 
     result = pipeline.build(opts.policy, opts.catalogs)
     if result.lock_changed:
         raise RulecError(f"{result.lock_path} is not up to date with {opts.policy}; run `rulec build` and commit it")
+    if ui is not None:  # the risk gate, before anything is read from AWS
+        gate = pipeline.risk_gate(result)
+        if gate.blocking or gate.waived:
+            ui.err(gate.report("the push"))
+        if gate.blocking:
+            raise RiskFindings()
     diffs = pipeline.check(result, opts.out)
     if diffs:
         raise reviewed.StaleBuild(opts.out, diffs)
@@ -274,9 +281,12 @@ def run(opts, ui, dry_run: bool, yes: bool, allow_unenforced: bool, replace: boo
     """`rulec push` for a next-gen policy: the reviewed build directory, planned, then applied (exit codes as
     Classic's push: 0 done or nothing to do, 1 pending/blocked/stopped, 2 bad input)."""
     from rulec.aws import reviewed
+    from rulec.aws.command import RiskFindings
 
     try:
-        docs = reviewed_docs(opts)
+        docs = reviewed_docs(opts, ui)
+    except RiskFindings:
+        return 1
     except reviewed.StaleBuild as exc:
         ui.err(exc.describe(opts.policy))
         return 1

@@ -25,6 +25,8 @@ def test_collapse_loses_nothing_and_duplicates_nothing(raw):
             c.name == t and c.into in names and (c.into == t or covers(c.into, t)) for c in collapsed
         )
     assert sum(len(t.origins) for t in kept) == len(raw)  # every origin is accounted for once
+    assert len({id(c.origin) for c in collapsed}) == len(collapsed)  # and reported at most once
+    assert len(collapsed) == len(raw) - len(kept)  # every writing that is not a kept target's first
 
 
 @given(targets, st.randoms(use_true_random=False))

@@ -168,12 +168,14 @@ def collapse(raw: list[tuple[str, Origin]]) -> tuple[list[Target], list[Collapse
         else:
             first[name] = Target(name, [origin])
     wildcards = Matcher([n for n in first if n.startswith(".")])
-    kept = []
+    kept, covered = [], []
     for name, target in first.items():
         cover = wildcards.match(name.lstrip("."))  # the broadest wildcard covering it, maybe itself
         if cover is None or cover == name:
             kept.append(target)
             continue
         first[cover].origins.extend(target.origins)
-        collapsed.extend(Collapse(name, cover, o) for o in target.origins)
-    return kept, collapsed
+        covered.extend(Collapse(name, cover, o) for o in target.origins)
+    # a covered name's every writing is reported once, as covered, not also as a duplicate of the first
+    gone = {c.name for c in covered}
+    return kept, [c for c in collapsed if c.name not in gone] + covered

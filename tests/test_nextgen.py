@@ -265,9 +265,32 @@ def test_explain_names_the_accepting_rule_or_the_default(cli):
     assert "UDP md15cf9e1wmjgny.cxg30ia2wqgj.eu-west-1.rds.amazonaws.com:3306: DROP" in result.output
 
 
-def test_diff_refuses_next_gen_policy_files_until_it_supports_them(cli):
-    result = cli("diff", NEXTGEN_EXAMPLE, NEXTGEN_EXAMPLE)
-    assert result.exit_code == 2 and "next-gen" in result.output
+def test_diff_of_next_gen_policies_and_build_directories_shows_the_rules_that_change(cli, tmp_path):
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(NEXTGEN_EXAMPLE.parent, old)
+    new = tmp_path / "new"
+    shutil.copytree(NEXTGEN_EXAMPLE.parent, new)
+    policy = new / "policy.yaml"
+    policy.write_text(policy.read_text().replace(", github]", "]", 1))
+    same = cli("diff", old / "policy.yaml", old / "policy.yaml", "--exit-code")
+    assert same.exit_code == 0 and "0 of 2 next-gen group(s) changed" in same.stdout
+    for a, b in ((old / "policy.yaml", policy), (old / "out", None)):
+        if b is None:  # the same change between two build directories
+            assert cli("build", policy, "-o", new / "out").exit_code == 0
+            b = new / "out"
+        r = cli("diff", a, b, "--exit-code")
+        assert r.exit_code == 1, r.output
+        assert "eu-west-1/Databricks-NextGen-Allow: changed (next-gen)" in r.stdout
+        assert "eu-west-1/Databricks-NextGen-Services: unchanged (next-gen)" in r.stdout
+        lines = r.stdout.splitlines()
+        removed = [line for line in lines if line.startswith("-accept")]
+        assert sum("github" in line for line in removed) >= 4, removed  # its names' TLS and HTTP rules
+        # what else changes is rewritten, not new: the last HTTP rule takes the accept-prior-hooks form
+        added = [line for line in lines if line.startswith("+accept")]
+        assert added and not any("github" in line for line in added)
+        assert all(line.replace("+", "-", 1).replace(":<", ":") in removed for line in added), added
 
 
 def test_a_service_without_ips_is_refused_even_with_resolved_ip_validation(write_policy):

@@ -13,7 +13,7 @@ from typing import Any
 
 from rulec import pipeline
 from rulec.aws import push_diff
-from rulec.errors import Position, RulecError, error_at
+from rulec.errors import Position, error_at
 from rulec.review.explain import origin_text
 
 
@@ -24,6 +24,7 @@ class Side:
     why: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (region, name) -> origins
     waivers: list[str] = field(default_factory=list)  # the policy's waivers, one line each
     documents: dict[str, Any] = field(default_factory=dict)  # "region/file" -> firewall policy, DNS Firewall
+    firewall_rules: dict[str, str] = field(default_factory=dict)  # next-gen: "region/Group" -> capacity and rules
 
 
 DOCUMENTS = (".firewall-policy.json", ".firewall-policy-v2.json", ".dns-firewall.json")
@@ -40,12 +41,12 @@ class GroupDiff:
 
 def _from_policy(label: str, policy: Path, catalogs: Path | None) -> Side:
     result = pipeline.build(policy, catalogs)
-    if result.nextgen_requests:
-        raise RulecError(f"{policy}: diff does not compare engine: next-gen policies yet")
     side = Side(label, {}, waivers=[_waiver(w) for w in result.policy.policy.waivers])
     side.documents = {rel: json.loads(data) for rel, data in result.files.items() if rel.endswith(DOCUMENTS)}
+    for region, (groups, _) in result.nextgen_requests.items():
+        side.firewall_rules.update({f"{region}/{g['RuleGroupName']}": _firewall_text(g) for g in groups})
     for p in result.plans:
-        for doc in result.requests[p.region]:
+        for doc in result.requests.get(p.region, []):
             side.requests[f"{p.region}/{doc['RuleGroupName']}"] = doc
         for t in p.resolved.targets:
             side.why[(p.region, t.name)] = [origin_text(o) for o in t.origins]
@@ -62,12 +63,13 @@ def _from_dir(path: Path) -> Side:
         if f.name.endswith(DOCUMENTS):  # the firewall policy and the DNS layer: compared as documents
             side.documents[f"{f.parent.name}/{f.name}"] = doc
             continue
-        if isinstance(doc, dict) and doc.get("Type") == "FIREWALL":
-            raise error_at(Position(str(f)), "diff does not compare engine: next-gen (FIREWALL) groups yet")
+        if isinstance(doc, dict) and doc.get("Type") == "FIREWALL" and "FirewallRuleGroup" in doc:
+            side.firewall_rules[f"{f.parent.name}/{f.stem}"] = _firewall_text(doc)
+            continue
         if not isinstance(doc, dict) or not {"RuleGroupName", "RuleGroup"} <= set(doc):
             raise error_at(Position(str(f)), "not a CreateRuleGroup request (no RuleGroupName/RuleGroup)")
         side.requests[f"{f.parent.name}/{f.stem}"] = doc
-    if not side.requests:
+    if not side.requests and not side.firewall_rules:
         raise error_at(Position(str(path)), "no <region>/<Group>.json files here; pass a build directory or a policy")
     return side
 
@@ -104,6 +106,13 @@ def load(arg: str, catalogs: Path | None) -> Side:
     raise error_at(Position(arg), "no such file or directory (nor a git REV:PATH)")
 
 
+def _firewall_text(doc: dict[str, Any]) -> str:
+    """A next-gen FIREWALL group as its capacity and AWS-dialect rule strings, one line each, to diff as text."""
+    from rulec.emit.aws_nextgen import rules_text
+
+    return f"# Capacity {doc.get('Capacity')}\n" + rules_text(doc)
+
+
 def _waiver(w: Any) -> str:
     where = f" in {w.region}" if w.region else ""
     until = f" until {w.expires}" if w.expires else ""
@@ -116,12 +125,15 @@ def waiver_changes(old: Side, new: Side) -> tuple[list[str], list[str]]:
 
 
 def document_changes(old: Side, new: Side) -> list[str]:
-    """Unified diffs of the firewall-policy and DNS Firewall documents that differ."""
+    """Unified diffs of the firewall-policy and DNS Firewall documents, and of next-gen groups' rules, that
+    differ."""
     out = []
-    for rel in sorted(set(old.documents) | set(new.documents)):
-        a, b = (
-            json.dumps(s.documents[rel], indent=2, sort_keys=True) if rel in s.documents else "" for s in (old, new)
-        )
+    texts = [
+        {**{rel: json.dumps(d, indent=2, sort_keys=True) for rel, d in s.documents.items()}, **s.firewall_rules}
+        for s in (old, new)
+    ]
+    for rel in sorted(set(texts[0]) | set(texts[1])):
+        a, b = texts[0].get(rel, ""), texts[1].get(rel, "")
         if a != b:
             out.append(
                 "".join(difflib.unified_diff(a.splitlines(True), b.splitlines(True), f"{rel} (old)", f"{rel} (new)"))
@@ -151,7 +163,12 @@ def compare(old: Side, new: Side) -> list[GroupDiff]:
     return out
 
 
-def render(diffs: list[GroupDiff], markdown: bool = False, waivers: tuple[list[str], list[str]] = ([], [])) -> str:
+def render(
+    diffs: list[GroupDiff],
+    markdown: bool = False,
+    waivers: tuple[list[str], list[str]] = ([], []),
+    firewall: list[tuple[str, str]] = (),
+) -> str:
     """Text for a terminal, or Markdown for a pull-request comment."""
     lines = []
     if any(waivers):
@@ -179,8 +196,23 @@ def render(diffs: list[GroupDiff], markdown: bool = False, waivers: tuple[list[s
         else:
             lines.extend(f"  {b}" for b in body)
     changed = sum(g.status != "unchanged" for g in diffs)
-    lines.append(f"{changed} of {len(diffs)} group(s) changed")
+    if diffs or not firewall:
+        lines.append(f"{changed} of {len(diffs)} group(s) changed")
+    for key, status in firewall:
+        lines.append(f"### {key}: {status} (next-gen)" if markdown else f"{key}: {status} (next-gen)")
+    if firewall:
+        moved = sum(status != "unchanged" for _, status in firewall)
+        lines.append(f"{moved} of {len(firewall)} next-gen group(s) changed" + (": rules below" if moved else ""))
     return "\n".join(lines)
+
+
+def firewall_changes(old: Side, new: Side) -> list[tuple[str, str]]:
+    """(region/Group, added | removed | changed | unchanged) for every next-gen FIREWALL group."""
+    out = []
+    for key in sorted(set(old.firewall_rules) | set(new.firewall_rules)):
+        a, b = old.firewall_rules.get(key), new.firewall_rules.get(key)
+        out.append((key, "added" if a is None else "removed" if b is None else "unchanged" if a == b else "changed"))
+    return out
 
 
 def as_data(diffs: list[GroupDiff], waivers: tuple[list[str], list[str]] = ([], [])) -> list[dict[str, Any]]:
@@ -209,11 +241,12 @@ def run(old: str, new: str, catalogs: Path | None, fmt: str = "text") -> tuple[s
     """`rulec diff OLD NEW`: the report (text, markdown or JSON) and whether anything differs, waivers included."""
     a, b = load(old, catalogs), load(new, catalogs)
     diffs, waivers, documents = compare(a, b), waiver_changes(a, b), document_changes(a, b)
+    firewall = firewall_changes(a, b)
     if fmt == "json":
-        data = as_data(diffs, waivers) + ([{"documents": documents}] if documents else [])
-        text = json.dumps(data, indent=2)
+        data = as_data(diffs, waivers) + [{"group": k, "status": st, "engine": "next-gen"} for k, st in firewall]
+        text = json.dumps(data + ([{"documents": documents}] if documents else []), indent=2)
     else:
-        text = render(diffs, fmt == "markdown", waivers)
+        text = render(diffs, fmt == "markdown", waivers, firewall)
         if documents:
             fence = ["```diff"] if fmt == "markdown" else []
             text += "\n" + "\n".join([*fence, *(d.rstrip("\n") for d in documents), *(["```"] if fence else [])])

@@ -155,3 +155,12 @@ def test_domain_sid_layout_matches_the_emitted_rules():
                 ttype = "TLS_SNI" if line.split()[1] == "tls" else "HTTP_HOST"
                 target = re.search(r'content:"([^"|]+)"', line)
                 assert sid == domain_sid(group, ttype, target.group(1) if target else None), line
+
+
+def test_explain_host_port_shows_what_a_denied_protocols_client_gets(cli):
+    r = cli("explain", "pypi.org:22", EXAMPLE)  # the reference example denies FTP, SSH and ICMP
+    assert "eu-west-1 SSH pypi.org:22: DROP: Deny-Protocols sid" in r.stdout
+    assert "eu-west-1 FTP pypi.org:22: DROP: Deny-Protocols sid" in r.stdout
+    assert "a client of SSH, which deny_protocols names; shown for reference, not in the exit code" in r.stdout
+    assert r.exit_code == 0  # TLS and HTTP to pypi.org pass; the rows for reference do not count
+    assert "SSH pypi.org" not in cli("explain", "pypi.org:443", EXAMPLE).stdout  # only on a port of its own

@@ -17,11 +17,12 @@ TYPE_PROTOCOL = {"TLS_SNI": ("TLS", "tls", 443), "HTTP_HOST": ("HTTP", "http", 8
 
 @dataclass
 class Verdict:
-    protocol: str  # TLS, HTTP, or TCP/UDP for a service port
+    protocol: str  # TLS, HTTP, TCP/UDP for a service port, or a denied protocol (SSH) on that port
     verdict: str  # pass | drop | uninspected
     reason: str
     origins: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    counted: bool = True  # False: shown for reference (a denied protocol's client), not in the exit code
 
 
 def origin_text(o: Origin) -> str:
@@ -73,6 +74,11 @@ def explain(text: str, plan: RegionPlan) -> list[Verdict]:
         out.append(_verdict(label, ttype, name, decision, plan))
     if other_port:
         out += [_service(name, port, plan, world, proto) for proto in ("TCP", "UDP")]
+        out += [
+            _denied_app(name, port, plan, world, proto)
+            for proto in plan.resolved.deny_protocols
+            if proto in UDP_APPS or proto in TCP_APPS
+        ]
     if plan.resolved.dns is not None:  # the DNS layer's verdict next to the TLS/HTTP one
         verdict, reason, origins = dns_model.explain(plan.resolved.dns, name)
         out.append(Verdict("DNS", verdict, reason, origins))
@@ -130,6 +136,31 @@ def _service(name: str, port: int, plan: RegionPlan, world: World, proto: str) -
         o = service.origin
         v.origins = [origin_text(o) if o.feature else f"service entry at {o.pos}"]
     return v
+
+
+# the application protocols deny_protocols names that a client speaks on a port of its own (TLS and HTTP are
+# answered above), and the transport each is modelled on
+TCP_APPS = ("SSH", "FTP", "SMB", "SMTP", "IMAP", "DCERPC", "MSN", "DNS", "KRB5")
+UDP_APPS = ("QUIC", "IKEV2", "TFTP", "NTP", "DHCP")
+
+
+def _denied_app(name: str, port: int, plan: RegionPlan, world: World, proto: str) -> Verdict:
+    """A client of a denied protocol (`deny_protocols: [SSH]`) to HOST:PORT: what the engine does with it."""
+    udp = proto in UDP_APPS
+    flow = model.Flow(
+        "udp" if udp else "tcp",
+        model.APP_PROTOCOLS[proto],
+        world.address(name),
+        port,
+        world.client,
+        ip_proto=17 if udp else 6,
+    )
+    d = model.decide(plan.groups, flow, world.context())
+    note = [f"a client of {proto}, which deny_protocols names; shown for reference, not in the exit code"]
+    if d.verdict == "uninspected":
+        reason = f"no rule matches {proto} to {name}:{port}: it passes the rule groups"
+        return Verdict(proto, "uninspected", reason, notes=note, counted=False)
+    return Verdict(proto, d.verdict, f"{d.group} sid {d.sid}: {d.why}" if d.group else d.why, notes=note, counted=False)
 
 
 def _near_misses(name: str, targets: tuple[str, ...]) -> list[str]:

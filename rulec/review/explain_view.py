@@ -24,7 +24,7 @@ def run(
 
 def status(host: str, results: list[tuple[str, list[Any]]]) -> tuple[list[str], bool]:
     """(warnings, any drop). A protocol no domain list inspects counts as a pass, with a warning."""
-    pairs = [(r, v) for r, vs in results for v in vs]
+    pairs = [(r, v) for r, vs in results for v in vs if getattr(v, "counted", True)]
     warnings = [
         f"warning: {r} {v.protocol} {host} is not inspected by any domain list; counted as a pass"
         for r, v in pairs

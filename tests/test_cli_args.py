@@ -64,6 +64,8 @@ def test_no_command_prints_the_help_as_a_usage_error(cli, args):
         (("build", EXAMPLE, "--cat", "x"), "unrecognized arguments: --cat"),  # never an abbreviation
         (("nope",), "no such command 'nope'"),
         (("catalog", "nope"), "no such command 'nope'"),
+        (("biuld", EXAMPLE), "no such command 'biuld'; did you mean 'build'?"),
+        (("catalog", "lst"), "no such command 'lst'; did you mean 'list'?"),
         (("--nope",), "unrecognized arguments: --nope"),
         (("--show-completion", "tcsh"), "argument --show-completion: invalid choice: 'tcsh'"),
         (("--version", "build"), "unexpected argument 'build'"),

@@ -71,7 +71,10 @@ def run(argv: list[str], path: tuple[str, ...] = ()) -> int:
         return 2
     commands = grammar.table(path)
     if name not in commands:
-        root.error(f"no such command '{name}'")
+        import difflib
+
+        close = difflib.get_close_matches(name, [c for c in commands if c != "hook"], 1, 0.6)
+        root.error(f"no such command '{name}'" + (f"; did you mean '{close[0]}'?" if close else ""))
     if isinstance(commands[name][1], dict):
         return run(rest, (*path, name))
     parser = grammar.command((*path, name))

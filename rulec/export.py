@@ -40,6 +40,19 @@ def refuse_unsupported(result: pipeline.Build, fmt: str) -> None:
         raise error_at(lp.doc.key_at("engine"), err.diagnostics[0].message)
 
 
+def _setting_at(result: pipeline.Build, plan, feature: str) -> Position:
+    """Where the policy writes the setting an export refused (the file, when it is not one of these)."""
+    doc, policy = result.policy.doc, result.policy.policy
+    if feature.startswith("target type "):
+        kind = feature.removeprefix("target type ")
+        if kind in policy.target_types:
+            return doc.at("target_types", list(policy.target_types).index(kind))
+    if feature.startswith("Route53ResolvedIPValidation"):
+        region = ("regions", plan.region, "firewall_policy", "resolved_ip_validation")
+        return doc.key_at(*region) if region in doc.keys else doc.key_at("firewall_policy", "resolved_ip_validation")
+    return Position(str(result.policy.path))
+
+
 def render(result: pipeline.Build, fmt: str, region: str | None = None) -> dict[str, bytes]:
     """File name -> bytes for each selected region; nothing is written."""
     if fmt not in FORMATS:
@@ -52,7 +65,7 @@ def render(result: pipeline.Build, fmt: str, region: str | None = None) -> dict[
         try:
             doc = emit(p.region, result.requests.get(p.region, []), result.policy_requests.get(p.region), source)
         except RulecError as exc:
-            pos = Position(str(result.policy.path))
+            pos = _setting_at(result, p, getattr(exc, "feature", ""))
             raise RulecError([Diagnostic(pos if d.pos.file == "rulec" else d.pos, d.message) for d in exc.diagnostics])
         files[f"{p.region}{suffix}"] = aws_classic.to_bytes(doc)
     return files

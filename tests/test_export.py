@@ -309,3 +309,18 @@ def test_exported_names_carry_the_capacity_and_stay_within_the_limit(write_polic
     )
     with pytest.raises(RulecError, match="longer than 128 characters: shorten groups.*.name to at most 123"):
         export.render(pipeline.build(policy), "terraform")
+
+
+@pytest.mark.parametrize("fmt", ["cloudformation", "terraform"])
+def test_a_refused_resolved_domain_setting_points_at_its_line(write_policy, fmt):
+    source = (ROOT / "examples" / "strict-resolved" / "policy.yaml").read_text()
+    p = write_policy(source)
+    with pytest.raises(RulecError) as info:
+        export.render(pipeline.build(p), fmt)
+    line = next(i for i, text in enumerate(source.splitlines(), 1) if text.startswith("target_types:"))
+    assert str(info.value.diagnostics[0]).startswith(f"{p}:{line}:")  # at the AWS_ROUTE_53_RESOLVED_DOMAIN entry
+    p.write_text(source.replace(", AWS_ROUTE_53_RESOLVED_DOMAIN]", "]", 1))  # the validation alone
+    with pytest.raises(RulecError, match="cannot express Route53ResolvedIPValidation") as info:
+        export.render(pipeline.build(p), fmt)
+    line = next(i for i, text in enumerate(source.splitlines(), 1) if text.strip().startswith("resolved_ip_validation"))
+    assert str(info.value.diagnostics[0]).startswith(f"{p}:{line}:")

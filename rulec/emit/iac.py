@@ -43,7 +43,10 @@ def sid_option(keyword: str, settings: list[str]) -> tuple[str, list[str]]:
 
 
 def refuse(target: str, feature: str, support: str) -> RulecError:
-    return RulecError(f"export --format {target} cannot express {feature}: {support}; nothing was written")
+    """The refusal of a setting an export cannot express; `.feature` names it, so export can point at its line."""
+    err = RulecError(f"export --format {target} cannot express {feature}: {support}; nothing was written")
+    err.feature = feature
+    return err
 
 
 def check_known(target: str, where: str, doc: dict[str, Any], known: set[str], support: str) -> None:

@@ -281,3 +281,45 @@ def test_check_validates_what_build_wrote(tmp_path):
     result.files[rel] = to_bytes(doc)
     with pytest.raises(RulecError, match="fails the CreateRuleGroup schema at Capacity"):
         pipeline.check(result, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "create-rule-group",
+        "create-firewall-policy",
+        "dns-firewall",
+        "create-rule-group-firewall",
+        "create-firewall-policy-v2",
+        "fms-put-policy",
+    ],
+)
+def test_schemas_with_references_inlined_give_the_same_errors(name):
+    import jsonschema
+
+    from rulec.emit.aws_classic import inline_refs
+    from rulec.resources import load_schema
+
+    schema = load_schema(name)
+    plain, fast = (jsonschema.Draft202012Validator(s) for s in (schema, inline_refs(schema, schema.get("$defs", {}))))
+    docs = []
+    for example in sorted(EXAMPLES.glob("*/out/*/*.json")):
+        doc = json.loads(example.read_text())
+        docs += [doc, _mutated(doc)]
+    assert docs
+    for doc in docs:
+        errs = [sorted((list(e.absolute_path), e.message) for e in v.iter_errors(doc)) for v in (plain, fast)]
+        assert errs[0] == errs[1]
+
+
+def _mutated(doc):
+    """The document with every string made invalid-looking and every number out of range, recursively."""
+    if isinstance(doc, dict):
+        return {k: _mutated(v) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [_mutated(v) for v in doc] + ["x y"]
+    if isinstance(doc, bool):
+        return "true"
+    if isinstance(doc, int):
+        return -doc - 1
+    return "bad name!" if isinstance(doc, str) else doc

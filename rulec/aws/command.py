@@ -40,6 +40,17 @@ class RiskFindings(Exception):
     """Lint errors no waiver accepts (issue 11, the risk gate): push stops with exit 1 before any AWS call."""
 
 
+def stop_on_risks(result, ui: Ui) -> None:
+    """The risk gate, once, before anything is read from AWS: its findings on `ui`, RiskFindings when one blocks."""
+    from rulec import pipeline
+
+    gate = pipeline.risk_gate(result)
+    if gate.blocking or gate.waived:
+        ui.err(gate.report("the push"))
+    if gate.blocking:
+        raise RiskFindings()
+
+
 def _reviewed(opts: Options, ui: Ui | None = None) -> tuple[Any, reviewed.Reviewed]:
     """Build in memory, refuse an unreviewed lock (exit 2) or a stale build directory (StaleBuild); with `ui`,
     run the risk gate (its findings printed there) and refuse risk findings (RiskFindings)."""
@@ -51,12 +62,8 @@ def _reviewed(opts: Options, ui: Ui | None = None) -> tuple[Any, reviewed.Review
             f"{result.lock_path} is not up to date with {opts.policy}; run `rulec build` and "
             "commit the lock before pushing (SIDs must be reviewed)"
         )
-    if ui is not None:  # the risk gate, once, before anything is read from AWS
-        gate = pipeline.risk_gate(result)
-        if gate.blocking or gate.waived:
-            ui.err(gate.report("the push"))
-        if gate.blocking:
-            raise RiskFindings()
+    if ui is not None:
+        stop_on_risks(result, ui)
     chosen = pipeline.select(result.plans, opts.region, opts.policy)
     names = {p.region: [d["RuleGroupName"] for d in result.requests.get(p.region, [])] for p in chosen}
     docs = reviewed.load(

@@ -220,18 +220,14 @@ def reviewed_docs(opts, ui=None) -> dict[str, tuple[list[dict], dict]]:
     what the policy builds now). With `ui`, the risk gate runs first, as for Classic (RiskFindings)."""
     from rulec import pipeline
     from rulec.aws import reviewed
-    from rulec.aws.command import RiskFindings
+    from rulec.aws.command import stop_on_risks
     from rulec.errors import RulecError
 
     result = pipeline.build(opts.policy, opts.catalogs)
     if result.lock_changed:
         raise RulecError(f"{result.lock_path} is not up to date with {opts.policy}; run `rulec build` and commit it")
-    if ui is not None:  # the risk gate, before anything is read from AWS
-        gate = pipeline.risk_gate(result)
-        if gate.blocking or gate.waived:
-            ui.err(gate.report("the push"))
-        if gate.blocking:
-            raise RiskFindings()
+    if ui is not None:
+        stop_on_risks(result, ui)
     diffs = pipeline.check(result, opts.out)
     if diffs:
         raise reviewed.StaleBuild(opts.out, diffs)

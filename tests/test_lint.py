@@ -34,6 +34,7 @@ PUBLISHED = {
     "RC009": "DenyBreaksAllowlist",
     "RC010": "CapacityPool",
     "RC011": "SingleLabelName",
+    "RC016": "WholeScript",
     "RC020": "ResolvedDomainWithoutValidation",
     "RC021": "ServiceOpenToTheInternet",
     "RC022": "ValidationFailsOpen",
@@ -189,3 +190,20 @@ def test_a_missing_target_type_is_an_open_path(write_policy):
         "2:15: RC007 warning target_types leaves out TLS_SNI: HTTPS/TLS to any name passes the domain list; "
         "add TLS_SNI, or set egress: strict to drop it" in lines(p)
     )
+
+
+def test_whole_script_look_alikes(write_policy):
+    p = write_policy(
+        "version: 1\nregions:\n  eu-west-1:\n    home_net: [10.0.0.0/16]\n"
+        "    allow: [рурі.org, .аррӏе.com, пример.рф, руpi.org, pypi.org, οκ.gr]\n"
+    )
+    found = [line for line in lines(p) if " RC016 " in line]
+    assert found == [
+        "5:13: RC016 error 'xn--p1aai1f.org' (рурі.org) is written in Cyrillic letters that all look Latin: it reads "
+        "as 'pypi.org', a look-alike of another name; write the name you mean",
+        "5:23: RC016 error '.xn--80ak6aa92e.com' (аррӏе.com) is written in Cyrillic letters that all look Latin: it "
+        "reads as '.apple.com', a look-alike of another name; write the name you mean",
+        "5:66: RC016 error 'xn--vxaj.gr' (οκ.gr) is written in Greek letters that all look Latin: it reads as "
+        "'ok.gr', a look-alike of another name; write the name you mean",
+    ]  # пример.рф is Russian with letters Latin has not; руpi.org mixes scripts (RC012)
+    assert any(" RC012 " in line and "руpi" in line for line in lines(p))

@@ -372,7 +372,7 @@ class SingleLabelName(Check):
 
 
 # after the classes above, which names.py builds on
-from rulec.review.lint.names import ExfiltrationService, MixedScript, UploadEndpoint
+from rulec.review.lint.names import ExfiltrationService, MixedScript, UploadEndpoint, WholeScript
 
 ALL = [
     OpenStorage,
@@ -390,6 +390,7 @@ ALL = [
     ExfiltrationService,
     UploadEndpoint,
     WaiverProblem,
+    WholeScript,
     *EGRESS,
     *NEXTGEN,
     *DNS,

@@ -142,3 +142,39 @@ class MixedScript(Check):
                         region=region,
                     )
                     break
+
+
+# Letters of other scripts that look like Latin ones in lower case (after Unicode's confusables, conservative)
+LATIN_LOOKALIKES = {
+    **dict(zip("аеһіјкорсѕуүхԁԛԝӏ", "aehijkopcsyyxdqwl")),  # Cyrillic
+    **dict(zip("οιρνκυ", "oipvku")),  # Greek
+}
+
+
+class WholeScript(Check):
+    code, severity = "RC016", "error"
+    summary = "Look-alike names written wholly in another script whose letters all look Latin (`рурі.org`: Cyrillic)."
+
+    def run(self, ctx: Context) -> Iterable[Finding]:
+        for region, t in _entries(ctx):
+            if "xn--" not in t.name:
+                continue
+            labels = unicode_labels(t.name)
+            for label in labels:
+                letters = [c for c in label if c.isalpha()]
+                if (
+                    len(letters) > 1
+                    and not any(c.isascii() for c in letters)
+                    and all(c in LATIN_LOOKALIKES for c in letters)
+                ):
+                    shown = ".".join("".join(LATIN_LOOKALIKES.get(c, c) for c in lab) for lab in labels)
+                    script = _script(letters[0]).title()
+                    yield self.origin(
+                        t.origin,
+                        f"'{t.name}' ({'.'.join(labels)}) is written in {script} letters that all look Latin: it "
+                        f"reads as '{t.name[0] if t.name[0] == '.' else ''}{shown}', a look-alike of another name; "
+                        "write the name you mean",
+                        target=t.name,
+                        region=region,
+                    )
+                    break

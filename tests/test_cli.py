@@ -103,3 +103,13 @@ def test_catalog_list_and_show(cli):
     assert "source: https://github.com/databricks/terraform-databricks-examples" in r.stdout
     r = cli("catalog", "show", "workspace", "--region", "ap-southeast-3")
     assert r.exit_code == 2 and "a partial region" in r.stderr
+
+
+def test_catalog_show_does_not_offer_an_endpoint_in_a_region_where_the_bucket_is_not(cli):
+    # us-west-1's artifacts bucket and Kinesis stream live in us-west-2: an endpoint in us-west-1 reaches neither
+    for feature in ("artifacts", "kinesis"):
+        r = cli("catalog", "show", feature, "--region", "us-west-1")
+        assert r.exit_code == 0 and "not needed with" not in r.stdout
+        assert "a VPC endpoint in us-west-1 does not replace it: it is in us-west-2" in r.stdout
+    same = cli("catalog", "show", "artifacts", "--region", "us-west-2").stdout
+    assert "not needed with: an S3 gateway VPC endpoint" in same and "does not replace it" not in same

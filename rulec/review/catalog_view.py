@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +52,32 @@ def show(feature: str, region: str | None = None, root: Path | None = None) -> d
         )
         item["targets"].append(target)
     spec = known[feature]
+    unnecessary, caveat = spec.unnecessary_with, None
+    homes = sorted({_home(target, o.entry) for target, o in pairs})
+    if region and unnecessary and "endpoint" in unnecessary and homes and all(homes) and region not in homes:
+        # every bucket or service lies in another region: an endpoint in this region's spoke does not reach it
+        unnecessary = None
+        caveat = (
+            f"a VPC endpoint in {region} does not replace it: it is in {', '.join(homes)}, and a gateway or interface "
+            f"endpoint reaches only its own region's buckets and services"
+        )
     return {
         "feature": feature,
         "region": region or "every region",
         "description": spec.description,
-        "unnecessary_with": spec.unnecessary_with,
+        "unnecessary_with": unnecessary,
+        "caveat": caveat,
         "entries": list(entries.values()),
     }
+
+
+def _home(target: str, entry: Any) -> str:
+    """The AWS region a catalog entry's bucket or service is in ('' when the name does not say)."""
+    bucket = getattr(entry, "bucket_region", None)
+    if bucket:
+        return bucket
+    m = re.search(r"\.([a-z]{2}(?:-gov)?-[a-z]+-[0-9])\.amazonaws\.com$", target)
+    return m.group(1) if m else ""
 
 
 def render_listing(data: dict[str, Any]) -> str:
@@ -74,6 +94,8 @@ def render_show(feature: str, region: str | None, data: dict[str, Any]) -> str:
     lines = [f"{feature} in {region or data['region']}: {data['description']}"]
     if data["unnecessary_with"]:
         lines.append(f"  not needed with: {data['unnecessary_with']}")
+    if data.get("caveat"):
+        lines.append(f"  note: {data['caveat']}")
     for e in data["entries"]:
         lines.append(f"  {e['entry']}  ({e['where']}, reviewed {e['reviewed']})")
         lines += [f"    -> {t}" for t in e["targets"]]

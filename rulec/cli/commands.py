@@ -151,8 +151,13 @@ def lint(a) -> int:
 
 
 def explain(a) -> int:
+    from rulec.cli.grammar import UsageError
     from rulec.review import explain_view
 
+    if (a.policy_arg or a.policy) is None:  # POLICY may come as the second argument or as --policy/-p
+        raise UsageError(
+            "rulec explain: the following arguments are required: POLICY (or --policy) (see 'rulec explain --help')"
+        )
     text, warnings, dropped = explain_view.run(a.host, a.policy_arg or a.policy, a.region, a.catalogs, a.format)
     echo(text)
     echo("\n".join(warnings), err=True, nl=bool(warnings))

@@ -9,6 +9,7 @@ from typing import Any
 from rulec.compile.resolve import feature_targets, unknown_feature
 from rulec.errors import Position, RulecError
 from rulec.load.catalog import Catalogs, default_root
+from rulec.load.policy import REGION_PATTERN
 
 
 def listing(root: Path | None = None) -> dict[str, Any]:
@@ -76,7 +77,7 @@ def _home(target: str, entry: Any) -> str:
     bucket = getattr(entry, "bucket_region", None)
     if bucket:
         return bucket
-    m = re.search(r"\.([a-z]{2}(?:-gov)?-[a-z]+-[0-9])\.amazonaws\.com$", target)
+    m = re.search(rf"\.({REGION_PATTERN.strip('^$')})\.amazonaws\.com$", target)
     return m.group(1) if m else ""
 
 

@@ -122,26 +122,34 @@ def _script(char: str) -> str:
     return "CJK" if word in ("CJK", "IDEOGRAPHIC") else word
 
 
-class MixedScript(Check):
-    code, severity = "RC012", "error"
-    summary = "Look-alike names that mix scripts in one label (`pypі.org` with a Cyrillic і)."
+class _LookAlike(Check):
+    """A check of each label of the internationalised names (`xn--`); the first label it objects to is reported.
+    `problem` returns the words between the name and "a look-alike of another name", with their punctuation."""
 
     def run(self, ctx: Context) -> Iterable[Finding]:
         for region, t in _entries(ctx):
             if "xn--" not in t.name:
                 continue
-            for label in unicode_labels(t.name):
-                scripts = {_script(c) for c in label if c.isalpha()}
-                if len(scripts) > 1 and not any(scripts <= ok for ok in _TOGETHER):
-                    shown = " and ".join(sorted(s.title() for s in scripts))
-                    yield self.origin(
-                        t.origin,
-                        f"'{t.name}' ({'.'.join(unicode_labels(t.name))}) mixes {shown} letters in '{label}': "
-                        "a look-alike of another name; write the name you mean",
-                        target=t.name,
-                        region=region,
-                    )
-                    break
+            labels = unicode_labels(t.name)
+            problem = next(filter(None, (self.problem(label, labels, t.name) for label in labels)), None)
+            if problem:
+                shown = f"'{t.name}' ({'.'.join(labels)})"
+                message = f"{shown} {problem} a look-alike of another name; write the name you mean"
+                yield self.origin(t.origin, message, target=t.name, region=region)
+
+    def problem(self, label: str, labels: list[str], name: str) -> str | None:
+        raise NotImplementedError
+
+
+class MixedScript(_LookAlike):
+    code, severity = "RC012", "error"
+    summary = "Look-alike names that mix scripts in one label (`pypі.org` with a Cyrillic і)."
+
+    def problem(self, label: str, labels: list[str], name: str) -> str | None:
+        scripts = {_script(c) for c in label if c.isalpha()}
+        if len(scripts) > 1 and not any(scripts <= ok for ok in _TOGETHER):
+            return f"mixes {' and '.join(sorted(s.title() for s in scripts))} letters in '{label}':"
+        return None
 
 
 # Letters of other scripts that look like Latin ones in lower case (after Unicode's confusables, conservative)
@@ -151,30 +159,14 @@ LATIN_LOOKALIKES = {
 }
 
 
-class WholeScript(Check):
+class WholeScript(_LookAlike):
     code, severity = "RC016", "error"
     summary = "Look-alike names written wholly in another script whose letters all look Latin (`рурі.org`: Cyrillic)."
 
-    def run(self, ctx: Context) -> Iterable[Finding]:
-        for region, t in _entries(ctx):
-            if "xn--" not in t.name:
-                continue
-            labels = unicode_labels(t.name)
-            for label in labels:
-                letters = [c for c in label if c.isalpha()]
-                if (
-                    len(letters) > 1
-                    and not any(c.isascii() for c in letters)
-                    and all(c in LATIN_LOOKALIKES for c in letters)
-                ):
-                    shown = ".".join("".join(LATIN_LOOKALIKES.get(c, c) for c in lab) for lab in labels)
-                    script = _script(letters[0]).title()
-                    yield self.origin(
-                        t.origin,
-                        f"'{t.name}' ({'.'.join(labels)}) is written in {script} letters that all look Latin: it "
-                        f"reads as '{t.name[0] if t.name[0] == '.' else ''}{shown}', a look-alike of another name; "
-                        "write the name you mean",
-                        target=t.name,
-                        region=region,
-                    )
-                    break
+    def problem(self, label: str, labels: list[str], name: str) -> str | None:
+        letters = [c for c in label if c.isalpha()]
+        if len(letters) < 2 or not all(c in LATIN_LOOKALIKES for c in letters):  # the table holds no ASCII letter
+            return None
+        reads = ".".join("".join(LATIN_LOOKALIKES.get(c, c) for c in lab) for lab in labels)
+        script = _script(letters[0]).title()
+        return f"is written in {script} letters that all look Latin: it reads as '{'.' * name.startswith('.')}{reads}',"
